@@ -1,0 +1,92 @@
+using System.Collections.Immutable;
+using Airlock.Policy.Model;
+
+namespace Airlock.Policy.Loading;
+
+/// <summary>A rule that can never decide anything, and the rule that always decides first.</summary>
+/// <param name="Rule">The dead rule.</param>
+/// <param name="ShadowedBy">A rule that matches every host and port <paramref name="Rule"/> matches and is evaluated before it.</param>
+internal sealed record ShadowedRule(EgressRule Rule, EgressRule ShadowedBy);
+
+/// <summary>
+/// Finds rules that can never match, following the evaluation order (DESIGN §3): every deny rule, then the
+/// first allow rule whose host and port match, then the first ask rule. So an allow rule is dead when any
+/// deny rule or an earlier allow rule covers its hosts and ports; an ask rule when any deny or allow rule or
+/// an earlier ask rule does; a deny rule when an earlier deny rule does. Pairwise, so at most O(n²); skipped
+/// above <see cref="MaxRules"/> rules so that generated policies of many thousand rules still load fast.
+/// </summary>
+internal static class ShadowedRuleAnalysis
+{
+    /// <summary>Above this many rules the analysis is skipped.</summary>
+    public const int MaxRules = 2_000;
+
+    public static ImmutableArray<ShadowedRule> Find(ImmutableArray<EgressRule> rules)
+    {
+        if (rules.Length > MaxRules)
+        {
+            return [];
+        }
+
+        var found = ImmutableArray.CreateBuilder<ShadowedRule>();
+        foreach (var rule in rules)
+        {
+            var shadow = rule.Kind switch
+            {
+                RuleKind.Deny => FirstCovering(rules, rule, RuleKind.Deny, before: rule.Index),
+                RuleKind.Allow => FirstCovering(rules, rule, RuleKind.Deny, before: int.MaxValue)
+                    ?? FirstCovering(rules, rule, RuleKind.Allow, before: rule.Index),
+                _ => FirstCovering(rules, rule, RuleKind.Deny, before: int.MaxValue)
+                    ?? FirstCovering(rules, rule, RuleKind.Allow, before: int.MaxValue)
+                    ?? FirstCovering(rules, rule, RuleKind.Ask, before: rule.Index),
+            };
+            if (shadow is not null)
+            {
+                found.Add(new ShadowedRule(rule, shadow));
+            }
+        }
+
+        return found.DrainToImmutable();
+    }
+
+    /// <summary>The first rule of <paramref name="kind"/> positioned before <paramref name="before"/> that covers <paramref name="rule"/>.</summary>
+    private static EgressRule? FirstCovering(ImmutableArray<EgressRule> rules, EgressRule rule, RuleKind kind, int before)
+    {
+        foreach (var candidate in rules)
+        {
+            if (candidate.Index >= before)
+            {
+                break;
+            }
+
+            if (candidate.Kind == kind && candidate.Index != rule.Index
+                && candidate.Ports.Covers(rule.Ports) && candidate.Host.Covers(rule.Host))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// <c>rule 3 (allow api.github.com) can never match: rule 1 (allow **.github.com) matches every host and
+    /// port it does first</c>, at the dead rule. Rules are numbered from 1, as a reader counts them.
+    /// </summary>
+    public static PolicyDiagnostic ToWarning(ShadowedRule shadowed, string file)
+    {
+        var (rule, by) = (shadowed.Rule, shadowed.ShadowedBy);
+        var hint = (by.Kind, rule.Kind) switch
+        {
+            (RuleKind.Deny, not RuleKind.Deny) => "deny rules apply before allow and ask rules, wherever they are written",
+            (RuleKind.Allow, RuleKind.Ask) => "allow rules apply before ask rules, wherever they are written",
+            _ => $"remove it, or narrow rule {by.Index + 1}",
+        };
+        return new PolicyDiagnostic(
+            DiagnosticSeverity.Warning,
+            rule.Location ?? new SourceLocation(file, 1, 1),
+            $"rule {rule.Index + 1} ({Describe(rule)}) can never match: rule {by.Index + 1} ({Describe(by)}) matches every host and port it does first",
+            hint);
+    }
+
+    private static string Describe(EgressRule rule) => $"{rule.KindName} {rule.Host.Text}";
+}
