@@ -40,7 +40,7 @@ internal static class DurationSyntax
                 duration = TimeSpan.FromHours(amount);
                 break;
             case "":
-                error = new SyntaxError($"{Text.Quote(text)} has no unit", $"did you mean '{text}s'?", digits);
+                error = new SyntaxError($"{Text.Quote(text)} has no unit", $"did you mean '{text}s'?");
                 return false;
             default:
                 error = new SyntaxError($"unknown duration unit {Text.Quote(unit)}", Hint, digits);

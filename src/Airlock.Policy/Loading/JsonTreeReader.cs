@@ -5,15 +5,15 @@ namespace Airlock.Policy.Loading;
 
 /// <summary>
 /// Reads JSON into a <see cref="PolicyNode"/> tree with <see cref="Utf8JsonReader"/> (no reflection), computing
-/// 1-based line and column from byte offsets. Duplicate keys and nesting deeper than
-/// <see cref="PolicyLoader.MaxNestingDepth"/> are errors.
+/// 1-based line and column from byte offsets. Duplicate keys are errors; nesting deeper than
+/// <see cref="PolicyLoader.MaxNestingDepth"/> is an error that stops reading.
 /// </summary>
 internal ref struct JsonTreeReader
 {
     private readonly DiagnosticList _diagnostics;
     private Utf8JsonReader _reader;
     private Utf8PositionTracker _positions;
-    private bool _reportedDepth;
+    private bool _tooDeep;
 
     private JsonTreeReader(ReadOnlySpan<byte> utf8, DiagnosticList diagnostics)
     {
@@ -38,6 +38,11 @@ internal ref struct JsonTreeReader
         {
             _reader.Read();
             var root = ReadValue(depth: 1);
+            if (_tooDeep)
+            {
+                return null;
+            }
+
             // Throws on anything but whitespace after the value.
             _reader.Read();
             return root;
@@ -57,19 +62,15 @@ internal ref struct JsonTreeReader
         switch (_reader.TokenType)
         {
             case JsonTokenType.StartObject or JsonTokenType.StartArray when depth > PolicyLoader.MaxNestingDepth:
-                if (!_reportedDepth)
-                {
-                    _reportedDepth = true;
-                    _diagnostics.Error(line, column, $"the document nests deeper than {PolicyLoader.MaxNestingDepth} levels");
-                }
-
-                _reader.Skip();
+                // Stop reading, as the YAML reader does: nothing after this is worth reporting.
+                _tooDeep = true;
+                _diagnostics.Error(line, column, $"the document nests deeper than {PolicyLoader.MaxNestingDepth} levels");
                 return new InvalidNode(line, column);
             case JsonTokenType.StartObject:
                 return ReadObject(line, column, depth);
             case JsonTokenType.StartArray:
                 var sequence = new SequenceNode(line, column);
-                while (_reader.Read() && _reader.TokenType != JsonTokenType.EndArray)
+                while (!_tooDeep && _reader.Read() && _reader.TokenType != JsonTokenType.EndArray)
                 {
                     sequence.Items.Add(ReadValue(depth + 1));
                 }
@@ -88,7 +89,7 @@ internal ref struct JsonTreeReader
     private MappingNode ReadObject(int line, int column, int depth)
     {
         var mapping = new MappingNode(line, column);
-        while (_reader.Read() && _reader.TokenType != JsonTokenType.EndObject)
+        while (!_tooDeep && _reader.Read() && _reader.TokenType != JsonTokenType.EndObject)
         {
             var (keyLine, keyColumn) = _positions.PositionOf(_reader.TokenStartIndex);
             var key = ReadString(keyLine, keyColumn);
@@ -113,7 +114,7 @@ internal ref struct JsonTreeReader
     private static string WithoutPosition(string message)
     {
         var at = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
-        return at < 0 ? message : message[..at];
+        return (at < 0 ? message : message[..at]).TrimEnd('.');
     }
 }
 

@@ -20,9 +20,9 @@ public static class PolicyLoader
     private static readonly SearchValues<char> Whitespace = SearchValues.Create(" \t\r\n");
 
     /// <summary>
-    /// Reads and loads a policy file: JSON when the extension is <c>.json</c>, YAML when it is <c>.yaml</c> or
-    /// <c>.yml</c>, otherwise JSON when the first non-whitespace character is <c>{</c>. A file that cannot be
-    /// read, is over <see cref="MaxPolicyBytes"/> or is not UTF-8 is reported as an error, not thrown.
+    /// Reads and loads a policy file: JSON when the extension is <c>.json</c> or the first non-whitespace
+    /// character is <c>{</c>, YAML otherwise. A file that cannot be read, is over <see cref="MaxPolicyBytes"/>
+    /// or is not UTF-8 is reported as an error, not thrown.
     /// </summary>
     /// <param name="path">The file; diagnostics name it as given.</param>
     public static PolicyLoadResult LoadFile(string path)
@@ -54,13 +54,7 @@ public static class PolicyLoader
             return Failed(diagnostics);
         }
 
-        var extension = Path.GetExtension(path).ToLowerInvariant();
-        var json = extension switch
-        {
-            ".json" => true,
-            ".yaml" or ".yml" => false,
-            _ => StartsWithBrace(content),
-        };
+        var json = Path.GetExtension(path).Equals(".json", StringComparison.OrdinalIgnoreCase) || StartsWithBrace(content);
         return json ? LoadJson(content, diagnostics) : LoadYaml(Encoding.UTF8.GetString(content), diagnostics);
     }
 

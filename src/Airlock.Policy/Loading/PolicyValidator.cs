@@ -60,7 +60,7 @@ internal sealed class PolicyValidator
     {
         if (root is null or ScalarNode { IsNull: true })
         {
-            _diagnostics.Error(root?.Line ?? 1, root?.Column ?? 1, "the policy is empty", "start with 'version: 1'");
+            _diagnostics.Error(1, 1, "the policy is empty", "start with 'version: 1'");
             return null;
         }
 
@@ -77,7 +77,7 @@ internal sealed class PolicyValidator
 
         CheckKeys(map, PolicyKeys.TopLevel, "at the top level");
         ReadVersion(map);
-        var name = map.TryGet("name", out var nameEntry) && TryString(nameEntry.Value, "a string", out var n) ? n : null;
+        var name = map.TryGet("name", out var nameEntry) ? ReadName(nameEntry.Value) : null;
         var mode = map.TryGet("mode", out var modeEntry) && TryEnum(modeEntry, Modes, out var m) ? m : PolicyMode.Enforce;
         if (map.TryGet("default", out var defaultEntry))
         {
@@ -194,7 +194,7 @@ internal sealed class PolicyValidator
             host = ReadHostPattern(kinds[0].Value);
         }
 
-        var name = map.TryGet("name", out var nameEntry) && TryString(nameEntry.Value, "a string", out var n) ? n : null;
+        var name = map.TryGet("name", out var nameEntry) ? ReadName(nameEntry.Value) : null;
         var ports = map.TryGet("ports", out var portsEntry)
             ? ReadPorts(portsEntry.Value)
             : kind == RuleKind.Allow ? PortSet.WebDefault : PortSet.Any;
@@ -315,6 +315,22 @@ internal sealed class PolicyValidator
             var rules = required == RuleKind.Allow ? "allow rules" : "ask rules";
             _diagnostics.Error(entry.Key, $"'{entry.Key.Value}' applies only to {rules}");
         }
+    }
+
+    private string? ReadName(PolicyNode node)
+    {
+        if (!TryString(node, "a string", out var name))
+        {
+            return null;
+        }
+
+        if (name.Length == 0)
+        {
+            _diagnostics.Error(node, "'name' is empty", "remove it or write a name");
+            return null;
+        }
+
+        return name;
     }
 
     private HostPattern? ReadHostPattern(PolicyNode node)
@@ -714,7 +730,11 @@ internal sealed class PolicyValidator
         foreach (var (scalar, path) in ReadStrings(entry.Value, entry.Key.Value, "paths", emptySuggestion: null) ?? [])
         {
             var nul = path.IndexOf('\0', StringComparison.Ordinal);
-            if (nul >= 0)
+            if (path.Length == 0)
+            {
+                _diagnostics.Error(scalar, "a path cannot be empty");
+            }
+            else if (nul >= 0)
             {
                 var (line, column) = scalar.PositionAt(nul);
                 _diagnostics.Error(line, column, "a path cannot contain NUL");
@@ -891,7 +911,7 @@ internal sealed class PolicyValidator
 
     private void Report(ScalarNode node, SyntaxError error)
     {
-        var (line, column) = node.PositionAt(error.Index);
+        var (line, column) = error.Index is { } index ? node.PositionAt(index) : (node.Line, node.Column);
         _diagnostics.Error(line, column, error.Message, error.Suggestion);
     }
 

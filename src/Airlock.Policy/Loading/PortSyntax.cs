@@ -31,7 +31,7 @@ internal static class PortSyntax
 
         if (!TryParsePort(text[(dash + 1)..], out var last, out error))
         {
-            error = error with { Index = error.Index + dash + 1 };
+            error = error with { Index = (error.Index ?? 0) + dash + 1 };
             return false;
         }
 

@@ -1,4 +1,7 @@
 namespace Airlock.Policy.Loading;
 
-/// <summary>What is wrong with a value, and where inside it (0-based index into the value).</summary>
-internal sealed record SyntaxError(string Message, string? Suggestion = null, int Index = 0);
+/// <summary>What is wrong with a value.</summary>
+/// <param name="Message">What is wrong.</param>
+/// <param name="Suggestion">What to write instead, when obvious.</param>
+/// <param name="Index">Where inside the value (0-based) the problem is; null when it is the whole value.</param>
+internal sealed record SyntaxError(string Message, string? Suggestion = null, int? Index = null);

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Globalization;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 
@@ -5,16 +7,24 @@ namespace Airlock.Policy.Loading;
 
 /// <summary>
 /// Reads YAML into a <see cref="PolicyNode"/> tree with YamlDotNet's event parser (no object mapping, no
-/// reflection). Refuses what a policy never needs and an attacker might use: anchors and aliases (exponential
-/// expansion), tags, more than one document, duplicate keys and nesting deeper than
-/// <see cref="PolicyLoader.MaxNestingDepth"/>.
+/// reflection). Refuses what a policy never needs and an attacker might use: control characters, anchors and
+/// aliases (exponential expansion), tags, more than one document, duplicate keys, and nesting deeper than
+/// <see cref="PolicyLoader.MaxNestingDepth"/> (which stops reading).
 /// </summary>
 internal sealed class YamlTreeReader
 {
+    /// <summary>Characters YAML does not allow in a stream (outside c-printable), tab, LF and CR aside.</summary>
+    private static readonly SearchValues<char> ForbiddenCharacters = SearchValues.Create(
+        "\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u000B\u000C\u000E\u000F"
+        + "\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001A\u001B\u001C\u001D\u001E\u001F"
+        + "\u007F\u0080\u0081\u0082\u0083\u0084\u0086\u0087\u0088\u0089\u008A\u008B\u008C\u008D\u008E\u008F"
+        + "\u0090\u0091\u0092\u0093\u0094\u0095\u0096\u0097\u0098\u0099\u009A\u009B\u009C\u009D\u009E\u009F"
+        + "\uFFFE\uFFFF");
+
     private readonly string _text;
     private readonly Parser _parser;
     private readonly DiagnosticList _diagnostics;
-    private bool _reportedDepth;
+    private bool _tooDeep;
 
     private YamlTreeReader(string text, DiagnosticList diagnostics)
     {
@@ -26,7 +36,23 @@ internal sealed class YamlTreeReader
     private ParsingEvent Current => _parser.Current ?? throw new InvalidOperationException("the YAML parser has no current event");
 
     /// <summary>Returns the document's root, or null when there is no document or the YAML is malformed.</summary>
-    public static PolicyNode? Read(string text, DiagnosticList diagnostics) => new YamlTreeReader(text, diagnostics).ReadStream();
+    public static PolicyNode? Read(string text, DiagnosticList diagnostics)
+    {
+        // YamlDotNet drops some control characters silently (a\u0001b reads as ab); YAML does not allow them.
+        var control = text.AsSpan().IndexOfAny(ForbiddenCharacters);
+        if (control >= 0)
+        {
+            var (line, column) = PositionOf(text, control);
+            diagnostics.Error(
+                line,
+                column,
+                string.Create(CultureInfo.InvariantCulture, $"the policy contains the control character U+{(int)text[control]:X4}"),
+                "remove it; write special characters in double quotes as escapes");
+            return null;
+        }
+
+        return new YamlTreeReader(text, diagnostics).ReadStream();
+    }
 
     private PolicyNode? ReadStream()
     {
@@ -41,7 +67,13 @@ internal sealed class YamlTreeReader
 
             Next();
             var root = ReadNode(depth: 1);
+            if (_tooDeep)
+            {
+                return null;
+            }
+
             Next(); // DocumentEnd
+            Next();
             if (Current is DocumentStart second)
             {
                 _diagnostics.Error(
@@ -55,7 +87,7 @@ internal sealed class YamlTreeReader
         }
         catch (YamlException ex)
         {
-            _diagnostics.Error(ClampLine(ex.Start.Line), ClampColumn(ex.Start.Column), "invalid YAML: " + LowerFirst(ex.Message));
+            ReportSyntaxError(ex);
             return null;
         }
     }
@@ -96,14 +128,15 @@ internal sealed class YamlTreeReader
         {
             case Scalar scalar:
                 return ReadScalar(scalar, line, column);
-            case SequenceStart when depth > PolicyLoader.MaxNestingDepth:
-            case MappingStart when depth > PolicyLoader.MaxNestingDepth:
-                ReportDepth(line, column);
-                SkipCollection();
+            case SequenceStart or MappingStart when depth > PolicyLoader.MaxNestingDepth:
+                // Stop reading: YamlDotNet's cost grows with the nesting depth, so skipping the rest would let
+                // a file of brackets take minutes.
+                _tooDeep = true;
+                _diagnostics.Error(line, column, $"the document nests deeper than {PolicyLoader.MaxNestingDepth} levels");
                 return new InvalidNode(line, column);
             case SequenceStart:
                 var sequence = new SequenceNode(line, column);
-                for (Next(); Current is not SequenceEnd; Next())
+                for (Next(); !_tooDeep && Current is not SequenceEnd; Next())
                 {
                     sequence.Items.Add(ReadNode(depth + 1));
                 }
@@ -119,9 +152,14 @@ internal sealed class YamlTreeReader
     private MappingNode ReadMapping(int line, int column, int depth)
     {
         var mapping = new MappingNode(line, column);
-        for (Next(); Current is not MappingEnd; Next())
+        for (Next(); !_tooDeep && Current is not MappingEnd; Next())
         {
             var key = ReadNode(depth + 1);
+            if (_tooDeep)
+            {
+                break;
+            }
+
             Next();
             var value = ReadNode(depth + 1);
             if (key is ScalarNode scalarKey)
@@ -168,36 +206,55 @@ internal sealed class YamlTreeReader
         return new ScalarNode(line, column, scalar.Value, quoted, contentColumn, verbatim);
     }
 
-    private void SkipCollection()
+    private void ReportSyntaxError(YamlException ex)
     {
-        var level = 0;
-        while (true)
+        var (line, column) = (ClampLine(ex.Start.Line), ClampColumn(ex.Start.Column));
+        var message = "invalid YAML: " + LowerFirst(ex.Message.TrimEnd('.'));
+        string? suggestion = null;
+        if (ex.Message.Contains("tab", StringComparison.OrdinalIgnoreCase) && FirstIndentingTab(_text) is { } tab)
         {
-            if (Current is SequenceStart or MappingStart)
-            {
-                level++;
-            }
-            else if (Current is SequenceEnd or MappingEnd)
-            {
-                level--;
-            }
-
-            if (level == 0)
-            {
-                return;
-            }
-
-            Next();
+            // YamlDotNet reports where the enclosing mapping starts; the tab is what the user must fix.
+            (line, column) = PositionOf(_text, tab);
+            suggestion = "indent with spaces";
         }
+
+        _diagnostics.Error(line, column, message, suggestion);
     }
 
-    private void ReportDepth(int line, int column)
+    /// <summary>The index of the first tab in a line's leading whitespace.</summary>
+    private static int? FirstIndentingTab(string text)
     {
-        if (!_reportedDepth)
+        var lineStart = 0;
+        while (lineStart < text.Length)
         {
-            _reportedDepth = true;
-            _diagnostics.Error(line, column, $"the document nests deeper than {PolicyLoader.MaxNestingDepth} levels");
+            var i = lineStart;
+            while (i < text.Length && text[i] is ' ' or '\t')
+            {
+                if (text[i] == '\t')
+                {
+                    return i;
+                }
+
+                i++;
+            }
+
+            var next = text.IndexOf('\n', i);
+            if (next < 0)
+            {
+                return null;
+            }
+
+            lineStart = next + 1;
         }
+
+        return null;
+    }
+
+    private static (int Line, int Column) PositionOf(string text, int index)
+    {
+        var before = text.AsSpan(0, index);
+        var lineStart = before.LastIndexOf('\n') + 1;
+        return (before.Count('\n') + 1, index - lineStart + 1);
     }
 
     /// <summary>An unquoted <c>*.example.com</c> is YAML for "the node anchored as <c>.example.com</c>".</summary>
