@@ -27,17 +27,19 @@ internal static class ShadowedRuleAnalysis
             return [];
         }
 
+        var deny = rules.Where(r => r.Kind == RuleKind.Deny).ToArray();
+        var allow = rules.Where(r => r.Kind == RuleKind.Allow).ToArray();
+        var ask = rules.Where(r => r.Kind == RuleKind.Ask).ToArray();
         var found = ImmutableArray.CreateBuilder<ShadowedRule>();
         foreach (var rule in rules)
         {
             var shadow = rule.Kind switch
             {
-                RuleKind.Deny => FirstCovering(rules, rule, RuleKind.Deny, before: rule.Index),
-                RuleKind.Allow => FirstCovering(rules, rule, RuleKind.Deny, before: int.MaxValue)
-                    ?? FirstCovering(rules, rule, RuleKind.Allow, before: rule.Index),
-                _ => FirstCovering(rules, rule, RuleKind.Deny, before: int.MaxValue)
-                    ?? FirstCovering(rules, rule, RuleKind.Allow, before: int.MaxValue)
-                    ?? FirstCovering(rules, rule, RuleKind.Ask, before: rule.Index),
+                RuleKind.Deny => FirstCovering(deny, rule, before: rule.Index),
+                RuleKind.Allow => FirstCovering(deny, rule, before: int.MaxValue) ?? FirstCovering(allow, rule, before: rule.Index),
+                _ => FirstCovering(deny, rule, before: int.MaxValue)
+                    ?? FirstCovering(allow, rule, before: int.MaxValue)
+                    ?? FirstCovering(ask, rule, before: rule.Index),
             };
             if (shadow is not null)
             {
@@ -48,18 +50,18 @@ internal static class ShadowedRuleAnalysis
         return found.DrainToImmutable();
     }
 
-    /// <summary>The first rule of <paramref name="kind"/> positioned before <paramref name="before"/> that covers <paramref name="rule"/>.</summary>
-    private static EgressRule? FirstCovering(ImmutableArray<EgressRule> rules, EgressRule rule, RuleKind kind, int before)
+    /// <summary>The first of <paramref name="candidates"/> (rules of one kind, in order) positioned before
+    /// <paramref name="before"/> that covers every host and port of <paramref name="rule"/>.</summary>
+    private static EgressRule? FirstCovering(EgressRule[] candidates, EgressRule rule, int before)
     {
-        foreach (var candidate in rules)
+        foreach (var candidate in candidates)
         {
             if (candidate.Index >= before)
             {
                 break;
             }
 
-            if (candidate.Kind == kind && candidate.Index != rule.Index
-                && candidate.Ports.Covers(rule.Ports) && candidate.Host.Covers(rule.Host))
+            if (candidate.Index != rule.Index && candidate.Ports.Covers(rule.Ports) && candidate.Host.Covers(rule.Host))
             {
                 return candidate;
             }

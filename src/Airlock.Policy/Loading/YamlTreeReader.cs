@@ -94,7 +94,20 @@ internal sealed class YamlTreeReader
 
     private void Next()
     {
-        if (!_parser.MoveNext())
+        bool moved;
+        try
+        {
+            moved = _parser.MoveNext();
+        }
+        catch (InvalidOperationException ex)
+        {
+            // YamlDotNet 18 throws this rather than a YamlException on some malformed flow collections
+            // (": [\ns]"); it is still the input's fault, so it becomes a syntax error after the last good event.
+            var at = _parser.Current?.End ?? Mark.Empty;
+            throw new YamlException(at, at, "could not read what follows", ex);
+        }
+
+        if (!moved)
         {
             throw new InvalidOperationException("the YAML parser ended before the end of the stream");
         }
