@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Collections.Immutable;
 using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
 using System.Text;
 using Airlock.Policy.Model;
 
@@ -13,6 +15,10 @@ namespace Airlock.Policy.Loading;
 internal static class InjectionTemplateSyntax
 {
     private const string SecretPrefix = "secret:";
+
+    private static readonly SearchValues<char> ControlCharacters = SearchValues.Create(
+        "\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u000B\u000C\u000E\u000F"
+        + "\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001A\u001B\u001C\u001D\u001E\u001F\u007F");
     private const string Hint = "write '{{secret:NAME}}'";
 
     public static bool TryParse(string text, [NotNullWhen(true)] out InjectionTemplate? template, [NotNullWhen(false)] out SyntaxError? error)
@@ -22,6 +28,16 @@ internal static class InjectionTemplateSyntax
         if (forbidden >= 0)
         {
             error = new SyntaxError("header values cannot contain CR, LF or NUL", Index: forbidden);
+            return false;
+        }
+
+        // RFC 9110 §5.5: a field value is visible characters, spaces and tabs.
+        var control = text.AsSpan().IndexOfAny(ControlCharacters);
+        if (control >= 0)
+        {
+            error = new SyntaxError(
+                string.Create(CultureInfo.InvariantCulture, $"header values cannot contain control characters (U+{(int)text[control]:X4})"),
+                Index: control);
             return false;
         }
 

@@ -64,8 +64,13 @@ internal sealed partial class PolicyValidator
             return null;
         }
 
+        if (!ReadVersion(map))
+        {
+            // Another version's keys would only produce noise.
+            return null;
+        }
+
         CheckKeys(map, PolicyKeys.TopLevel, "at the top level");
-        ReadVersion(map);
         var name = map.TryGet("name", out var nameEntry) ? ReadName(nameEntry.Value) : null;
         var mode = map.TryGet("mode", out var modeEntry) && TryEnum(modeEntry, Modes, out var m) ? m : PolicyMode.Enforce;
         if (map.TryGet("default", out var defaultEntry))
@@ -98,27 +103,28 @@ internal sealed partial class PolicyValidator
         };
     }
 
-    private void ReadVersion(MappingNode map)
+    /// <summary>Checks <c>version: 1</c>; false when the policy is written for another version.</summary>
+    private bool ReadVersion(MappingNode map)
     {
         if (!map.TryGet("version", out var entry))
         {
             _diagnostics.Error(map, "missing 'version'", "add 'version: 1' at the top");
-            return;
+            return true;
         }
 
         switch (entry.Value)
         {
             case ScalarNode { Quoted: false, Value: "1" } or InvalidNode:
-                return;
+                return true;
             case ScalarNode { Quoted: false, IsNull: false } number when number.Value.All(char.IsAsciiDigit):
-                _diagnostics.Error(number, $"unsupported policy version {number.Value}", "this Airlock reads version 1");
-                return;
+                _diagnostics.Error(number, $"unsupported policy version {Text.Quote(number.Value)}", "this Airlock reads version 1");
+                return false;
             case ScalarNode { Quoted: true, Value: "1" } quoted:
                 _diagnostics.Error(quoted, "'version' must be the number 1, not a string", "remove the quotes");
-                return;
+                return true;
             default:
                 _diagnostics.Error(entry.Value, $"expected 'version: 1', got {Describe(entry.Value)}");
-                return;
+                return true;
         }
     }
 
@@ -316,6 +322,20 @@ internal sealed partial class PolicyValidator
         if (name.Length == 0)
         {
             _diagnostics.Error(node, "'name' is empty", "remove it or write a name");
+            return null;
+        }
+
+        // Names are printed in terminals and events; an escape sequence in one could forge output.
+        var control = name.AsSpan().IndexOfAnyInRange('\0', '\u001F');
+        if (control < 0)
+        {
+            control = name.IndexOf('\u007F', StringComparison.Ordinal);
+        }
+
+        if (control >= 0)
+        {
+            var (line, column) = ((ScalarNode)node).PositionAt(control);
+            _diagnostics.Error(line, column, "a name cannot contain control characters");
             return null;
         }
 

@@ -14,7 +14,7 @@ public class PolicyErrorTests
     {
         // top level
         { "egress: []\n", "1:1", "missing 'version'; add 'version: 1' at the top" },
-        { "version: 2\n", "1:10", "unsupported policy version 2" },
+        { "version: 2\n", "1:10", "unsupported policy version '2'; this Airlock reads version 1" },
         { "version: \"1\"\n", "1:10", "'version' must be the number 1, not a string" },
         { "version: one\n", "1:10", "expected 'version: 1', got 'one'" },
         { "versoin: 1\n", "1:1", "unknown key 'versoin' at the top level; did you mean 'version'?" },
@@ -25,6 +25,8 @@ public class PolicyErrorTests
         { V + "tls: intercept\n", "2:6", "unknown tls 'intercept'; expected 'inspect' or 'passthrough'" },
         { V + "name: [a]\n", "2:7", "expected a string, got a list" },
         { V + "name: \"\"\n", "2:7", "'name' is empty" },
+        { V + "name: \"ok\\e[31mred\"\n", "2:7", "a name cannot contain control characters" },
+        { V + "egress:\n  - allow: a.example.com\n    name: \"rule\\x7f\"\n", "4:11", "a name cannot contain control characters" },
         { V + "name:\n", "2:6", "expected a string, got an empty value" },
         { V + "egress: {}\n", "2:9", "expected a list of rules, got a mapping" },
         { V + "egress: allow\n", "2:9", "expected a list of rules, got 'allow'" },
@@ -111,6 +113,8 @@ public class PolicyErrorTests
         { Rules("  - allow: a.example.com", "    inject:", "      - header: X-Key", "        value: \"{{}}\""), "6:17", "malformed placeholder '{{}}': it names no secret" },
         { Rules("  - allow: a.example.com", "    inject:", "      - header: X-Key", "        value: \"a\\r\\nEvil: 1\""), "6:16", "header values cannot contain CR, LF or NUL" },
         { Rules("  - allow: a.example.com", "    inject:", "      - header: X-Key", "        value: \"a\\0b\""), "6:16", "header values cannot contain CR, LF or NUL" },
+        { Rules("  - allow: a.example.com", "    inject:", "      - header: X-Key", "        value: \"Bearer \\x01\""), "6:16", "header values cannot contain control characters (U+0001)" },
+        { Rules("  - allow: a.example.com", "    inject:", "      - header: X-Key", "        value: \"tab\tand space ok\\x7f\""), "6:16", "(U+007F)" },
         { Rules("  - allow: a.example.com", "    inject: {header: X-Key, value: k}"), "4:13", "expected a list of headers to inject, got a mapping" },
 
         // addresses
@@ -208,6 +212,14 @@ public class PolicyErrorTests
         AssertError(result, "p.json", lineColumn, fragment);
         Assert.Single(result.Errors);
         Assert.DoesNotContain("LineNumber", PolicyTexts.Dump(result), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Another_version_is_one_error_not_one_per_unknown_key()
+    {
+        var result = PolicyTexts.Yaml("version: 2\nrules:\n  - permit: a.example.com\nlimits: {}\n");
+
+        Assert.Equal("p.yaml:1:10: error: unsupported policy version '2'; this Airlock reads version 1", Assert.Single(result.Diagnostics).ToString());
     }
 
     [Fact]
