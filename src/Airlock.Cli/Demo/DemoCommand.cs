@@ -30,6 +30,7 @@ internal static class DemoCommand
         ("GET", "http://169.254.169.254/latest/meta-data/", null, "probes cloud metadata"),
         ("POST", "https://evil.example/upload", "203.0.113.50", "exfiltrates to an unknown host"),
         ("GET", "https://0x7f.1/", null, "hides 127.0.0.1 in a hex spelling"),
+        ("GET", "https://api.github.com%00.evil.example/", null, "smuggles a NUL into the host"),
     ];
 
     public static Command Create(TextWriter stdout, TextWriter stderr)
