@@ -71,9 +71,14 @@ public class DecisionBenchmarks
 
         for (var i = 0; i < rules - rules / 2; i++)
         {
-            yaml.Append(CultureInfo.InvariantCulture, i % 2 == 0
-                ? $"  - allow: \"*.tenant{i}.example.net\"\n"
-                : $"  - allow: \"**.zone{i}.example.org\"\n");
+            if (i % 2 == 0)
+            {
+                yaml.Append(CultureInfo.InvariantCulture, $"  - allow: \"*.tenant{i}.example.net\"\n");
+            }
+            else
+            {
+                yaml.Append(CultureInfo.InvariantCulture, $"  - allow: \"**.zone{i}.example.org\"\n");
+            }
         }
 
         return yaml.ToString();

@@ -7,7 +7,6 @@ using Airlock.Policy.Hosts;
 using Airlock.Policy.Loading;
 using Airlock.Policy.Model;
 using Airlock.Policy.Schema;
-using Spectre.Console;
 
 namespace Airlock.Cli.Policies;
 

@@ -3,7 +3,7 @@ namespace Airlock.Cli.Tests.Policies;
 public class PolicyCheckTests
 {
     public static TheoryData<string> Examples() =>
-        [.. Directory.GetFiles(Path.Combine(Repository.Root, "examples", "policies"), "*.yaml").Select(Path.GetFileName)!];
+        [.. Directory.GetFiles(Path.Combine(Repository.Root, "examples", "policies"), "*.yaml").Select(f => Path.GetFileName(f))];
 
     [Theory]
     [MemberData(nameof(Examples))]
