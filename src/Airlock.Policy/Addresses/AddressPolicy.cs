@@ -63,6 +63,11 @@ public sealed record AddressPolicy
 
     private static IPNetwork? FindNetwork(ImmutableArray<IPNetwork> networks, IPAddress address, IPAddress? embedded)
     {
+        if (networks.IsDefaultOrEmpty)
+        {
+            return null;
+        }
+
         foreach (var network in networks)
         {
             if (ContainsExactFamily(network, address) || (embedded is not null && ContainsExactFamily(network, embedded)))

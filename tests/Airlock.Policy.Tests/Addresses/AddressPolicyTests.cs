@@ -90,6 +90,14 @@ public class AddressPolicyTests
         Assert.False(AddressPolicy.Empty.Evaluate(IPAddress.Parse("::1"), null).Allowed);
     }
 
+    [Fact]
+    public void Default_arrays_act_as_empty()
+    {
+        var policy = new AddressPolicy { Allow = default, Deny = default };
+        Assert.True(policy.Evaluate(IPAddress.Parse("8.8.8.8")).Allowed);
+        Assert.Equal(DecisionReason.BlockedAddress, policy.Evaluate(IPAddress.Parse("10.0.0.1")).Reason);
+    }
+
     private static AddressPolicy Policy(string allow, string deny) => new()
     {
         Allow = Networks(allow),
