@@ -1,1 +1,3 @@
-return 0;
+using Airlock.Cli;
+
+return await AirlockCommand.RunAsync(args, Console.Out, Console.Error).ConfigureAwait(false);

@@ -80,4 +80,27 @@ public static class DecisionReasons
         DecisionReason.MalformedRequest => "malformed_request",
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };
+
+    /// <summary>A sentence a user (or an agent) can act on, for denial bodies and <c>policy explain</c>.</summary>
+    /// <param name="reason">The reason.</param>
+    public static string Hint(DecisionReason reason) => reason switch
+    {
+        DecisionReason.AllowedByRule => "An allow rule matched this host and port.",
+        DecisionReason.DefaultAllow => "No rule matched; the policy's default is allow.",
+        DecisionReason.DefaultDeny => "No rule matched this host and port; add an allow rule for it if the agent needs it.",
+        DecisionReason.MalformedHost => "The host is not a valid DNS name or IP address.",
+        DecisionReason.DeniedByRule => "A deny rule matched; deny rules win over every allow rule.",
+        DecisionReason.NoMatchingHttpRule => "The host is allowed, but not this method and path; extend the rule's 'http' list if the agent needs it.",
+        DecisionReason.AskPending => "An ask rule matched; the control plane must approve the connection.",
+        DecisionReason.AskApproved => "The control plane approved the connection.",
+        DecisionReason.AskDenied => "The control plane refused the connection.",
+        DecisionReason.AskTimeout => "Nobody approved the connection before the ask rule's timeout.",
+        DecisionReason.BlockedAddress => "The host resolves to a private, loopback, link-local or otherwise internal address; list the range in 'addresses.allow' if it is meant to be reachable.",
+        DecisionReason.DeniedAddress => "The host resolves to an address in the policy's 'addresses.deny'.",
+        DecisionReason.SniMismatch => "The TLS server name differs from the destination that was allowed.",
+        DecisionReason.HostMismatch => "The HTTP Host differs from the destination that was allowed (domain fronting is refused).",
+        DecisionReason.ProtocolNotAllowed => "The connection did not start with TLS or HTTP; opaque TCP needs 'protocol: tcp' on the rule.",
+        DecisionReason.MalformedRequest => "The request could not be parsed safely.",
+        _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
+    };
 }

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the system packages Airlock's tests and NativeAOT publish need, when missing.
+# Debian; runs apt-get as root (CI) or through sudo.
+set -euo pipefail
+
+need=()
+command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v clang >/dev/null 2>&1 || need+=(clang)
+dpkg -s zlib1g-dev >/dev/null 2>&1 || need+=(zlib1g-dev)
+command -v flock >/dev/null 2>&1 || need+=(util-linux)
+
+if ((${#need[@]} == 0)); then
+  exit 0
+fi
+
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null 2>&1; then sudo=(sudo); else
+    echo "install-deps: missing ${need[*]} and not root; install them and rerun" >&2
+    exit 1
+  fi
+fi
+
+echo "install-deps: installing ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq >&2
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >&2

@@ -1,0 +1,22 @@
+using System.CommandLine;
+using Airlock.Cli.Demo;
+using Airlock.Cli.Policies;
+
+namespace Airlock.Cli;
+
+/// <summary>The <c>airlock</c> command tree.</summary>
+internal static class AirlockCommand
+{
+    /// <summary>Parses and runs a command line, writing to the given streams.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var root = new RootCommand("Airlock runs untrusted agent code in sandboxes whose egress goes through a policy-enforcing proxy.")
+        {
+            PolicyCommands.Create(stdout, stderr),
+            DemoCommand.Create(stdout, stderr),
+        };
+
+        var configuration = new InvocationConfiguration { Output = stdout, Error = stderr };
+        return await root.Parse(args).InvokeAsync(configuration).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,20 @@
+namespace Airlock.Cli;
+
+/// <summary>The process exit codes of <c>airlock</c>, documented in docs/cli.md.</summary>
+internal static class ExitCodes
+{
+    /// <summary>Success; for <c>policy explain</c>, the destination is allowed.</summary>
+    public const int Success = 0;
+
+    /// <summary>The command line could not be parsed.</summary>
+    public const int Usage = 1;
+
+    /// <summary>A policy is invalid (or could not be read).</summary>
+    public const int InvalidPolicy = 2;
+
+    /// <summary><c>policy explain</c>: the destination is denied.</summary>
+    public const int Denied = 3;
+
+    /// <summary><c>policy explain</c>: an ask rule matched; the control plane would decide.</summary>
+    public const int Pending = 4;
+}
