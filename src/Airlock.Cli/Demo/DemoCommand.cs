@@ -57,6 +57,13 @@ internal static class DemoCommand
         return command;
     }
 
+    private static string RuleColumn(EgressDecision decision) => decision switch
+    {
+        { Rule: { } rule } => $"egress[{rule.Index}] {rule.Name ?? rule.Host.Text}",
+        { Reason: DecisionReason.DefaultDeny or DecisionReason.DefaultAllow } => "default",
+        _ => "-",
+    };
+
     private static PolicyLoadResult LoadEmbedded()
     {
         using var stream = typeof(DemoCommand).Assembly.GetManifestResourceStream(EmbeddedPolicy)
@@ -113,7 +120,7 @@ internal static class DemoCommand
                 new Markup(decision),
                 new Text(request),
                 new Text(reason),
-                new Text(final.Rule is null ? "default" : $"egress[{final.Rule.Index}] {final.Rule.Name ?? final.Rule.Host.Text}"),
+                new Text(RuleColumn(final)),
                 new Text(why));
         }
 

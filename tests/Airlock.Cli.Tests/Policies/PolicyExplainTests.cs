@@ -16,7 +16,7 @@ public class PolicyExplainTests
         Assert.Equal("allow GET https://api.github.com:443/repos/a/b", lines[0]);
         Assert.Contains("reason:  allowed_by_rule", run.Stdout, StringComparison.Ordinal);
         Assert.Contains("rule:    egress[0] allow api.github.com \"github-api-read-only\" at ", run.Stdout, StringComparison.Ordinal);
-        Assert.Contains("coding-agent.yaml:10:5", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("coding-agent.yaml:9:5", run.Stdout, StringComparison.Ordinal);
     }
 
     [Theory]

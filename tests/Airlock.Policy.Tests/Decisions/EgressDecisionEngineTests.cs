@@ -174,7 +174,12 @@ public class EgressDecisionEngineTests
     [InlineData("HEAD", "/user", Verdict.Allow, DecisionReason.AllowedByRule)]
     [InlineData("POST", "/repos/a/b", Verdict.Deny, DecisionReason.NoMatchingHttpRule)]
     [InlineData("GET", "/admin", Verdict.Deny, DecisionReason.NoMatchingHttpRule)]
-    [InlineData("GET", "/repos/../admin", Verdict.Deny, DecisionReason.MalformedRequest)]
+    [InlineData("GET", "/repos/../admin", Verdict.Deny, DecisionReason.NoMatchingHttpRule)]
+    [InlineData("GET", "/repos/%2e%2e/admin", Verdict.Deny, DecisionReason.NoMatchingHttpRule)]
+    [InlineData("GET", "/repos/a/../b", Verdict.Allow, DecisionReason.AllowedByRule)]
+    [InlineData("GET", "/../repos/a", Verdict.Deny, DecisionReason.MalformedRequest)]
+    [InlineData("GET", "/repos/a%2F..%2F..%2Fadmin", Verdict.Deny, DecisionReason.MalformedRequest)]
+    [InlineData("get", "/repos/a/b", Verdict.Deny, DecisionReason.NoMatchingHttpRule)]
     public void Requests_must_match_one_of_the_rules_http_rules(string method, string path, Verdict verdict, DecisionReason reason)
     {
         var engine = PolicyText.Engine("""
