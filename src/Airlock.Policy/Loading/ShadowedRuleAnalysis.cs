@@ -71,8 +71,8 @@ internal static class ShadowedRuleAnalysis
     }
 
     /// <summary>
-    /// <c>rule 3 (allow api.github.com) can never match: rule 1 (allow **.github.com) matches every host and
-    /// port it does first</c>, at the dead rule. Rules are numbered from 1, as a reader counts them.
+    /// <c>egress[2] (allow api.github.com) can never match: egress[0] (allow **.github.com) matches every host
+    /// and port it does first</c>, at the dead rule. Rules are named by their index, as in events and <c>explain</c>.
     /// </summary>
     public static PolicyDiagnostic ToWarning(ShadowedRule shadowed, string file)
     {
@@ -81,12 +81,12 @@ internal static class ShadowedRuleAnalysis
         {
             (RuleKind.Deny, not RuleKind.Deny) => "deny rules apply before allow and ask rules, wherever they are written",
             (RuleKind.Allow, RuleKind.Ask) => "allow rules apply before ask rules, wherever they are written",
-            _ => $"remove it, or narrow rule {by.Index + 1}",
+            _ => $"remove it, or narrow egress[{by.Index}]",
         };
         return new PolicyDiagnostic(
             DiagnosticSeverity.Warning,
             rule.Location ?? new SourceLocation(file, 1, 1),
-            $"rule {rule.Index + 1} ({Describe(rule)}) can never match: rule {by.Index + 1} ({Describe(by)}) matches every host and port it does first",
+            $"egress[{rule.Index}] ({Describe(rule)}) can never match: egress[{by.Index}] ({Describe(by)}) matches every host and port it does first",
             hint);
     }
 

@@ -8,9 +8,9 @@ public class ShadowedRuleTests
     public static TheoryData<string[], string[]> Cases() => new()
     {
         // an earlier allow that covers host and ports
-        { ["{allow: \"**.github.com\"}", "{allow: api.github.com}"], ["2 by 1"] },
-        { ["{allow: api.github.com}", "{allow: api.github.com, ports: [443]}"], ["2 by 1"] },
-        { ["{allow: \"*.example.com\"}", "{allow: \"*.example.com\", name: again}"], ["2 by 1"] },
+        { ["{allow: \"**.github.com\"}", "{allow: api.github.com}"], ["1 by 0"] },
+        { ["{allow: api.github.com}", "{allow: api.github.com, ports: [443]}"], ["1 by 0"] },
+        { ["{allow: \"*.example.com\"}", "{allow: \"*.example.com\", name: again}"], ["1 by 0"] },
         // ports not covered: both can match
         { ["{allow: \"**.github.com\", ports: [443]}", "{allow: api.github.com, ports: [8443]}"], [] },
         { ["{allow: api.github.com, ports: [443]}", "{allow: api.github.com}"], [] },
@@ -20,18 +20,18 @@ public class ShadowedRuleTests
         { ["{allow: \"*.example.com\"}", "{allow: a.b.example.com}"], [] },
         { ["{allow: \"**.example.com\"}", "{allow: example.com}"], [] },
         // deny rules apply first, wherever they are
-        { ["{allow: api.example.com}", "{deny: \"*.example.com\"}"], ["1 by 2"] },
+        { ["{allow: api.example.com}", "{deny: \"*.example.com\"}"], ["0 by 1"] },
         { ["{allow: api.example.com, ports: [8443]}", "{deny: api.example.com, ports: [443]}"], [] },
-        { ["{deny: \"**.example.com\"}", "{deny: a.example.com}"], ["2 by 1"] },
+        { ["{deny: \"**.example.com\"}", "{deny: a.example.com}"], ["1 by 0"] },
         { ["{deny: a.example.com}", "{deny: \"**.example.com\"}"], [] },
         // ask rules come last
-        { ["{ask: \"**\"}", "{deny: \"**\"}"], ["1 by 2"] },
-        { ["{ask: api.example.com}", "{allow: api.example.com, ports: [\"1-65535\"]}"], ["1 by 2"] },
+        { ["{ask: \"**\"}", "{deny: \"**\"}"], ["0 by 1"] },
+        { ["{ask: api.example.com}", "{allow: api.example.com, ports: [\"1-65535\"]}"], ["0 by 1"] },
         { ["{ask: api.example.com}", "{allow: api.example.com}"], [] },
-        { ["{ask: \"**.example.com\"}", "{ask: a.example.com}"], ["2 by 1"] },
+        { ["{ask: \"**.example.com\"}", "{ask: a.example.com}"], ["1 by 0"] },
         { ["{ask: a.example.com}", "{ask: \"**.example.com\"}"], [] },
         // several at once
-        { ["{deny: \"**\"}", "{allow: a.example.com}", "{ask: b.example.com}", "{deny: c.example.com}"], ["2 by 1", "3 by 1", "4 by 1"] },
+        { ["{deny: \"**\"}", "{allow: a.example.com}", "{ask: b.example.com}", "{deny: c.example.com}"], ["1 by 0", "2 by 0", "3 by 0"] },
     };
 
     [Theory]
@@ -47,8 +47,8 @@ public class ShadowedRuleTests
         foreach (var (pair, message) in expected.Zip(found))
         {
             var numbers = pair.Split(" by ");
-            Assert.StartsWith($"rule {numbers[0]} (", message, StringComparison.Ordinal);
-            Assert.Contains($"can never match: rule {numbers[1]} (", message, StringComparison.Ordinal);
+            Assert.StartsWith($"egress[{numbers[0]}] (", message, StringComparison.Ordinal);
+            Assert.Contains($"can never match: egress[{numbers[1]}] (", message, StringComparison.Ordinal);
         }
     }
 
@@ -62,7 +62,7 @@ public class ShadowedRuleTests
 
         var warning = Assert.Single(result.Warnings);
         Assert.Equal(
-            "p.yaml:5:5: warning: rule 3 (allow api.github.com) can never match: rule 1 (allow **.github.com) matches every host and port it does first; remove it, or narrow rule 1",
+            "p.yaml:5:5: warning: egress[2] (allow api.github.com) can never match: egress[0] (allow **.github.com) matches every host and port it does first; remove it, or narrow egress[0]",
             warning.ToString());
     }
 
