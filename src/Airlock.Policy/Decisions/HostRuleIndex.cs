@@ -12,7 +12,7 @@ internal sealed class HostRuleIndex
 {
     private readonly Dictionary<string, EgressRule[]> _exact = new(StringComparer.Ordinal);
     private readonly TrieNode _root = new();
-    private EgressRule[] _anyHost = [];
+    private readonly EgressRule[] _anyHost;
 
     public HostRuleIndex(IEnumerable<EgressRule> rules)
     {
