@@ -1,0 +1,44 @@
+using System.Net;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using Airlock.Policy.Model;
+using Airlock.Proxy.Events;
+
+namespace Airlock.Proxy.Hosting;
+
+/// <summary>Everything one proxy instance (one session) is started with.</summary>
+public sealed record ProxyOptions
+{
+    /// <summary>The validated policy to enforce.</summary>
+    public required EgressPolicy Policy { get; init; }
+
+    /// <summary>The session id written into every event.</summary>
+    public required string SessionId { get; init; }
+
+    /// <summary>Leaf certificates for interception, by canonical host (minted from the session CA).</summary>
+    public required Func<string, SslStreamCertificateContext> LeafCertificates { get; init; }
+
+    /// <summary>Where events go.</summary>
+    public required IEventSink Events { get; init; }
+
+    /// <summary>The explicit front door (HTTP proxy and CONNECT); port 0 picks a free port.</summary>
+    public IPEndPoint? Listen { get; init; }
+
+    /// <summary>The explicit front door on a unix socket (the local sandbox bridge).</summary>
+    public string? UnixSocketPath { get; init; }
+
+    /// <summary>Names resolved to these addresses instead of DNS (the address checks still apply).</summary>
+    public IReadOnlyDictionary<string, IPAddress[]> Resolve { get; init; } = new Dictionary<string, IPAddress[]>();
+
+    /// <summary>Extra roots trusted for upstream TLS besides the system's (corporate roots, tests).</summary>
+    public X509Certificate2Collection UpstreamRoots { get; init; } = [];
+
+    /// <summary>Secrets for <c>inject</c>, by name; never given to the sandbox.</summary>
+    public Func<string, string?> Secrets { get; init; } = _ => null;
+
+    /// <summary>Limits and timeouts.</summary>
+    public ProxyLimits Limits { get; init; } = ProxyLimits.Default;
+
+    /// <summary>Time source (tests substitute it).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+}

@@ -1,0 +1,155 @@
+using System.Globalization;
+using System.Net;
+using System.Net.NetworkInformation;
+using Airlock.Policy.Model;
+using Airlock.Proxy.Forwarding;
+using Airlock.Proxy.FrontDoors;
+using Airlock.Proxy.Resolution;
+using Airlock.Proxy.Sessions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Airlock.Proxy.Hosting;
+
+/// <summary>
+/// A running egress proxy for one session: Kestrel with the front doors as connection middleware, the
+/// request handler, and YARP's forwarder over a client that dials only classified addresses.
+/// </summary>
+public sealed class ProxyServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ProxySession _session;
+    private readonly HttpMessageInvoker _upstream;
+
+    private ProxyServer(WebApplication app, ProxySession session, HttpMessageInvoker upstream)
+    {
+        _app = app;
+        _session = session;
+        _upstream = upstream;
+    }
+
+    /// <summary>The bound TCP port of the explicit front door (useful with port 0), or null.</summary>
+    public int? Port { get; private set; }
+
+    /// <summary>The policy currently enforced.</summary>
+    public EgressPolicy Policy => _session.Engine.Policy;
+
+    /// <summary>Starts a proxy.</summary>
+    /// <param name="options">What to enforce and where to listen.</param>
+    /// <param name="cancellationToken">Cancels start-up.</param>
+    public static async Task<ProxyServer> StartAsync(ProxyOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Listen is null && options.UnixSocketPath is null)
+        {
+            throw new ArgumentException("the proxy needs a TCP or unix listen address", nameof(options));
+        }
+
+        var limits = options.Limits;
+        var resolver = new DestinationResolver(options.Resolve, OwnAddresses(options.Listen), limits.ConnectTimeout);
+        var session = new ProxySession(options.SessionId, options.Policy, resolver, options.Events, options.Secrets, options.Time);
+        var frontDoor = new ExplicitFrontDoor(session, options.LeafCertificates, new NoControlPlane(), limits);
+        var upstream = UpstreamClient.Create(options.UpstreamRoots, limits.ConnectTimeout);
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Logging.ClearProviders();
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = limits.ShutdownTimeout);
+        builder.Services.AddHttpForwarder();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxConcurrentConnections = limits.MaxConnections;
+            kestrel.Limits.MaxConcurrentUpgradedConnections = limits.MaxConnections;
+            kestrel.Limits.MaxRequestHeadersTotalSize = limits.MaxRequestHeadBytes;
+            kestrel.Limits.MaxRequestHeaderCount = limits.MaxHeaderCount;
+            kestrel.Limits.RequestHeadersTimeout = limits.HeadTimeout;
+            kestrel.Limits.KeepAliveTimeout = limits.IdleTimeout;
+
+            // Bodies are streamed, never buffered: no size cap here, but slow senders are still cut off.
+            kestrel.Limits.MaxRequestBodySize = null;
+            if (options.Listen is { } endpoint)
+            {
+                kestrel.Listen(endpoint, listen => Configure(listen, frontDoor));
+            }
+
+            if (options.UnixSocketPath is { } path)
+            {
+                kestrel.ListenUnixSocket(path, listen => Configure(listen, frontDoor));
+            }
+        });
+
+        var app = builder.Build();
+        var forwarder = app.Services.GetRequiredService<IHttpForwarder>();
+        var handler = new ProxyRequestHandler(session, forwarder, upstream, new ForwarderRequestConfig { ActivityTimeout = limits.UpstreamActivityTimeout });
+        app.Run(handler.HandleAsync);
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+
+        var server = new ProxyServer(app, session, upstream);
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        foreach (var address in addresses)
+        {
+            if (!address.Contains("unix:", StringComparison.Ordinal)
+                && int.TryParse(address.AsSpan(address.LastIndexOf(':') + 1).TrimEnd('/'), NumberStyles.None, CultureInfo.InvariantCulture, out var port))
+            {
+                server.Port = port;
+            }
+        }
+
+        return server;
+    }
+
+    /// <summary>Swaps in a new, validated policy for new connections and requests.</summary>
+    /// <param name="policy">The new policy.</param>
+    public void ReplacePolicy(EgressPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        _session.ReplacePolicy(policy);
+    }
+
+    /// <summary>Stops accepting, lets connections finish within the shutdown timeout, then stops.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+        _upstream.Dispose();
+    }
+
+    private static void Configure(ListenOptions listen, ExplicitFrontDoor frontDoor)
+    {
+        listen.Protocols = HttpProtocols.Http1AndHttp2;
+        listen.Use(next => context => frontDoor.OnConnectionAsync(context, next));
+    }
+
+    private static HashSet<IPAddress> OwnAddresses(IPEndPoint? listen)
+    {
+        var own = new HashSet<IPAddress>();
+        if (listen is not null && !listen.Address.Equals(IPAddress.Any) && !listen.Address.Equals(IPAddress.IPv6Any))
+        {
+            own.Add(listen.Address);
+        }
+
+        try
+        {
+            foreach (var nic in NetworkInterface.GetAllNetworkInterfaces())
+            {
+                foreach (var unicast in nic.GetIPProperties().UnicastAddresses)
+                {
+                    own.Add(unicast.Address);
+                }
+            }
+        }
+        catch (NetworkInformationException)
+        {
+            // Without the interface list the block list still covers loopback and private ranges.
+        }
+
+        return own;
+    }
+}
