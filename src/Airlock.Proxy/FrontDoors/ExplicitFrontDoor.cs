@@ -131,7 +131,6 @@ internal sealed class ExplicitFrontDoor(ProxySession session, Func<string, SslSt
         var decision = engine.Decide(connect.Host, connect.Port);
         var (tls, protocol) = ConnectionShape(decision.Rule, engine.Policy);
         connection.Scheme = protocol == RuleProtocol.Tcp ? "tcp" : "https";
-        connection.Tls = protocol == RuleProtocol.Tcp ? "none" : tls == TlsMode.Passthrough ? "passthrough" : "inspect";
 
         if (decision.Verdict == Verdict.Pending)
         {
@@ -169,6 +168,7 @@ internal sealed class ExplicitFrontDoor(ProxySession session, Func<string, SslSt
         }
 
         connection.ResolvedIp = resolved.Address!.ToString();
+        connection.Tls = protocol == RuleProtocol.Tcp ? "none" : tls == TlsMode.Passthrough ? "passthrough" : "inspect";
         var relay = protocol == RuleProtocol.Tcp || tls == TlsMode.Passthrough;
         Socket? upstream = null;
         if (relay)
