@@ -9,6 +9,7 @@ using Airlock.Policy.Hosts;
 using Airlock.Policy.Model;
 using Airlock.Proxy.Denials;
 using Airlock.Proxy.Events;
+using Airlock.Proxy.Hosting;
 using Airlock.Proxy.Sessions;
 using Airlock.Proxy.Tls;
 using Airlock.Proxy.Transport;
@@ -26,7 +27,12 @@ namespace Airlock.Proxy.FrontDoors;
 /// opaque TCP) or handed to Kestrel's HTTP pipeline over TLS terminated with a session-CA leaf; anything else
 /// goes straight to the HTTP pipeline as absolute-form requests.
 /// </summary>
-internal sealed class ExplicitFrontDoor(ProxySession session, Func<string, SslStreamCertificateContext> certificates, IAskBroker asks, ProxyLimits limits)
+internal sealed class ExplicitFrontDoor(
+    ProxySession session,
+    Func<string, SslStreamCertificateContext> certificates,
+    IAskBroker asks,
+    ProxyLimits limits,
+    BadRequestEvents badRequests)
 {
     private static readonly byte[] Established = Encoding.ASCII.GetBytes("HTTP/1.1 200 Connection Established\r\n\r\n");
 
@@ -36,12 +42,14 @@ internal sealed class ExplicitFrontDoor(ProxySession session, Func<string, SslSt
         var counting = new CountingDuplexPipe(context.Transport);
         context.Transport = counting;
         context.Items[typeof(ClientConnection)] = connection;
+        badRequests.Track(context.ConnectionId, connection);
         try
         {
             await HandleAsync(context, connection, next).ConfigureAwait(false);
         }
         finally
         {
+            badRequests.Forget(context.ConnectionId);
             session.Events.Close(connection, session.Engine.Policy.Mode, counting.BytesIn, counting.BytesOut);
         }
     }

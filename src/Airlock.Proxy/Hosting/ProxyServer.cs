@@ -55,11 +55,14 @@ public sealed class ProxyServer : IAsyncDisposable
         var limits = options.Limits;
         var resolver = new DestinationResolver(options.Resolve, OwnAddresses(options.Listen), limits.ConnectTimeout);
         var session = new ProxySession(options.SessionId, options.Policy, resolver, options.Events, options.Secrets, options.Time);
-        var frontDoor = new ExplicitFrontDoor(session, options.LeafCertificates, new NoControlPlane(), limits);
+        var badRequests = new BadRequestEvents(session);
+        var frontDoor = new ExplicitFrontDoor(session, options.LeafCertificates, new NoControlPlane(), limits, badRequests);
         var upstream = UpstreamClient.Create(options.UpstreamRoots, limits.ConnectTimeout);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(badRequests);
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Server.Kestrel.BadRequests", LogLevel.Debug);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = limits.ShutdownTimeout);
         builder.Services.AddHttpForwarder();
         builder.WebHost.ConfigureKestrel(kestrel =>
