@@ -47,7 +47,7 @@ internal sealed class ProxyRequestHandler(ProxySession session, IHttpForwarder f
         var pathAndQuery = rawTarget;
         if (tunnel.Refusal is { } refusal)
         {
-            await RefuseAsync(context, connection, EgressEventType.Request, Denial.ForReason(403, refusal.Reason, tunnel.Host.Value, tunnel.Port, method, pathAndQuery, refusal.Detail), mode).ConfigureAwait(false);
+            await WriteAsync(context, new Denial(403, $"airlock: egress to {tunnel.Host.Value}:{tunnel.Port} denied ({refusal.Reason}): {refusal.Detail}", refusal.Reason, tunnel.Host.Value, tunnel.Port, method, pathAndQuery, refusal.Rule, refusal.Hint)).ConfigureAwait(false);
             return;
         }
 
@@ -154,7 +154,7 @@ internal sealed class ProxyRequestHandler(ProxySession session, IHttpForwarder f
             destination,
             upstream,
             requestConfig,
-            new AirlockTransformer(tunnel.DialAddress, normalized, injections)).ConfigureAwait(false);
+            new AirlockTransformer(tunnel.DialAddress!, normalized, injections)).ConfigureAwait(false);
 
         if (error == ForwarderError.None)
         {

@@ -24,6 +24,9 @@ public sealed record ProxyOptions
     /// <summary>The explicit front door (HTTP proxy and CONNECT); port 0 picks a free port.</summary>
     public IPEndPoint? Listen { get; init; }
 
+    /// <summary>The transparent front door, for connections redirected by nftables/iptables.</summary>
+    public IPEndPoint? TransparentListen { get; init; }
+
     /// <summary>The explicit front door on a unix socket (the local sandbox bridge).</summary>
     public string? UnixSocketPath { get; init; }
 

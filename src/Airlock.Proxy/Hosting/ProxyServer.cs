@@ -7,6 +7,7 @@ using Airlock.Proxy.FrontDoors;
 using Airlock.Proxy.Resolution;
 using Airlock.Proxy.Sessions;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -47,16 +48,18 @@ public sealed class ProxyServer : IAsyncDisposable
     public static async Task<ProxyServer> StartAsync(ProxyOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (options.Listen is null && options.UnixSocketPath is null)
+        if (options.Listen is null && options.UnixSocketPath is null && options.TransparentListen is null)
         {
-            throw new ArgumentException("the proxy needs a TCP or unix listen address", nameof(options));
+            throw new ArgumentException("the proxy needs a listen address", nameof(options));
         }
 
         var limits = options.Limits;
         var resolver = new DestinationResolver(options.Resolve, OwnAddresses(options.Listen), limits.ConnectTimeout);
         var session = new ProxySession(options.SessionId, options.Policy, resolver, options.Events, options.Secrets, options.Time);
         var badRequests = new BadRequestEvents(session);
-        var frontDoor = new ExplicitFrontDoor(session, options.LeafCertificates, new NoControlPlane(), limits, badRequests);
+        var steps = new TunnelSteps(session, options.LeafCertificates, new NoControlPlane(), limits);
+        var frontDoor = new ExplicitFrontDoor(steps, badRequests);
+        var transparent = new TransparentFrontDoor(steps, badRequests);
         var upstream = UpstreamClient.Create(options.UpstreamRoots, limits.ConnectTimeout);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
@@ -79,12 +82,17 @@ public sealed class ProxyServer : IAsyncDisposable
             kestrel.Limits.MaxRequestBodySize = null;
             if (options.Listen is { } endpoint)
             {
-                kestrel.Listen(endpoint, listen => Configure(listen, frontDoor));
+                kestrel.Listen(endpoint, listen => Configure(listen, frontDoor.OnConnectionAsync));
+            }
+
+            if (options.TransparentListen is { } transparentEndpoint)
+            {
+                kestrel.Listen(transparentEndpoint, listen => Configure(listen, transparent.OnConnectionAsync));
             }
 
             if (options.UnixSocketPath is { } path)
             {
-                kestrel.ListenUnixSocket(path, listen => Configure(listen, frontDoor));
+                kestrel.ListenUnixSocket(path, listen => Configure(listen, frontDoor.OnConnectionAsync));
             }
         });
 
@@ -124,10 +132,10 @@ public sealed class ProxyServer : IAsyncDisposable
         _upstream.Dispose();
     }
 
-    private static void Configure(ListenOptions listen, ExplicitFrontDoor frontDoor)
+    private static void Configure(ListenOptions listen, Func<ConnectionContext, ConnectionDelegate, Task> frontDoor)
     {
         listen.Protocols = HttpProtocols.Http1AndHttp2;
-        listen.Use(next => context => frontDoor.OnConnectionAsync(context, next));
+        listen.Use(next => context => frontDoor(context, next));
     }
 
     private static HashSet<IPAddress> OwnAddresses(IPEndPoint? listen)

@@ -11,11 +11,17 @@ namespace Airlock.Proxy.Tunnels;
 /// <param name="Host">The canonical name the policy allowed.</param>
 /// <param name="Port">The destination port.</param>
 /// <param name="Scheme"><c>https</c> after interception, <c>http</c> for plain HTTP inside a tunnel.</param>
-/// <param name="DialAddress">The classified address every request is sent to.</param>
-/// <param name="Refusal">When set, every request on this tunnel is answered with this refusal (SNI mismatch).</param>
-internal sealed record Tunnel(CanonicalHost Host, int Port, string Scheme, IPAddress DialAddress, TunnelRefusal? Refusal = null);
+/// <param name="DialAddress">The classified address every request is sent to (null on a refused tunnel).</param>
+/// <param name="Refusal">When set, every request on this tunnel is answered with this refusal.</param>
+internal sealed record Tunnel(CanonicalHost Host, int Port, string Scheme, IPAddress? DialAddress, TunnelRefusal? Refusal = null);
 
-/// <summary>A refusal decided before any request could be answered (inside TLS, answered on the first request).</summary>
-/// <param name="Reason">The reason.</param>
+/// <summary>
+/// A refusal decided for a whole connection before any request could be answered: the TLS handshake (or the
+/// plain HTTP head) is completed so the client gets a readable 403 on each request. Its event was written
+/// when it was decided, so answering it writes none.
+/// </summary>
+/// <param name="Reason">The snake_case reason.</param>
 /// <param name="Detail">A human detail.</param>
-internal sealed record TunnelRefusal(Airlock.Policy.Decisions.DecisionReason Reason, string Detail);
+/// <param name="Rule">The deciding rule, if any.</param>
+/// <param name="Hint">What to do about it.</param>
+internal sealed record TunnelRefusal(string Reason, string Detail, Airlock.Policy.Model.EgressRule? Rule, string Hint);
