@@ -10,9 +10,19 @@ namespace Airlock.Proxy.Forwarding;
 /// headers, sends the normalised target when the rule's HTTP rules were matched on it, and sets injected
 /// headers (replacing whatever the client sent).
 /// </summary>
-internal sealed class AirlockTransformer(IPAddress dialAddress, string? normalizedPathAndQuery, IReadOnlyList<(string Header, string Value)> injections)
+internal sealed class AirlockTransformer(
+    IPAddress dialAddress,
+    string? normalizedPathAndQuery,
+    IReadOnlyList<(string Header, string Value)> injections,
+    Action<HttpResponseMessage?>? onResponse = null)
     : HttpTransformer
 {
+    public override ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
+    {
+        onResponse?.Invoke(proxyResponse);
+        return base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+    }
+
     private static readonly string[] ProxyHeaders = ["Proxy-Authorization", "Proxy-Connection", "Proxy-Authenticate"];
 
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)

@@ -149,12 +149,14 @@ internal sealed class ProxyRequestHandler(ProxySession session, IHttpForwarder f
         }
 
         var destination = string.Create(CultureInfo.InvariantCulture, $"{tunnel.Scheme}://{tunnel.Host.UriHost}:{tunnel.Port}");
+        var started = session.Time.GetTimestamp();
+        var metrics = session.Events.Metrics;
         var error = await forwarder.SendAsync(
             context,
             destination,
             upstream,
             requestConfig,
-            new AirlockTransformer(tunnel.DialAddress!, normalized, injections)).ConfigureAwait(false);
+            new AirlockTransformer(tunnel.DialAddress!, normalized, injections, _ => metrics.ObserveUpstreamLatency(session.Time.GetElapsedTime(started)))).ConfigureAwait(false);
 
         if (error == ForwarderError.None)
         {

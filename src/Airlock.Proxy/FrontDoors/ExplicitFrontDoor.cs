@@ -26,7 +26,7 @@ internal sealed class ExplicitFrontDoor(TunnelSteps steps, BadRequestEvents badR
     public async Task OnConnectionAsync(ConnectionContext context, ConnectionDelegate next)
     {
         var session = steps.Session;
-        var connection = new ClientConnection(ProxyEvents.NewConnectionId(), context.RemoteEndPoint?.ToString(), session.Time.GetUtcNow());
+        var connection = new ClientConnection(session.Events.NewConnectionId(), context.RemoteEndPoint?.ToString(), session.Time.GetUtcNow());
         var counting = new CountingDuplexPipe(context.Transport);
         context.Transport = counting;
         context.Items[typeof(ClientConnection)] = connection;

@@ -134,6 +134,7 @@ internal sealed class TunnelSteps(ProxySession session, Func<string, SslStreamCe
         {
             using var handshakeTimeout = CancellationTokenSource.CreateLinkedTokenSource(context.ConnectionClosed);
             handshakeTimeout.CancelAfter(limits.HeadTimeout);
+            var started = session.Time.GetTimestamp();
             try
             {
                 await ssl.AuthenticateAsServerAsync(
@@ -151,6 +152,7 @@ internal sealed class TunnelSteps(ProxySession session, Func<string, SslStreamCe
                 return;
             }
 
+            session.Events.Metrics.ObserveHandshake(session.Time.GetElapsedTime(started));
             var features = new TlsFeatures(ssl) { HostName = certificateName };
             context.Features.Set<ITlsConnectionFeature>(features);
             context.Features.Set<ITlsApplicationProtocolFeature>(features);

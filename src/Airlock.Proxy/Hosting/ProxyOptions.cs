@@ -3,6 +3,7 @@ using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Airlock.Policy.Model;
 using Airlock.Proxy.Events;
+using Airlock.Proxy.Metrics;
 
 namespace Airlock.Proxy.Hosting;
 
@@ -41,6 +42,12 @@ public sealed record ProxyOptions
 
     /// <summary>Limits and timeouts.</summary>
     public ProxyLimits Limits { get; init; } = ProxyLimits.Default;
+
+    /// <summary>Where counters and histograms are kept (served at <c>/metrics</c> on <see cref="MetricsListen"/>).</summary>
+    public ProxyMetrics Metrics { get; init; } = new();
+
+    /// <summary>Where Prometheus metrics are served, if anywhere.</summary>
+    public IPEndPoint? MetricsListen { get; init; }
 
     /// <summary>Time source (tests substitute it).</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;

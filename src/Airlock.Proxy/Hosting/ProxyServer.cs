@@ -3,11 +3,14 @@ using System.Net;
 using System.Net.NetworkInformation;
 using Airlock.Policy.Model;
 using Airlock.Proxy.Forwarding;
+using Airlock.Proxy.Metrics;
 using Airlock.Proxy.FrontDoors;
 using Airlock.Proxy.Resolution;
 using Airlock.Proxy.Sessions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -55,7 +58,7 @@ public sealed class ProxyServer : IAsyncDisposable
 
         var limits = options.Limits;
         var resolver = new DestinationResolver(options.Resolve, OwnAddresses(options.Listen), limits.ConnectTimeout);
-        var session = new ProxySession(options.SessionId, options.Policy, resolver, options.Events, options.Secrets, options.Time);
+        var session = new ProxySession(options.SessionId, options.Policy, resolver, options.Events, options.Secrets, options.Time, options.Metrics);
         var badRequests = new BadRequestEvents(session);
         var steps = new TunnelSteps(session, options.LeafCertificates, new NoControlPlane(), limits);
         var frontDoor = new ExplicitFrontDoor(steps, badRequests);
@@ -90,6 +93,11 @@ public sealed class ProxyServer : IAsyncDisposable
                 kestrel.Listen(transparentEndpoint, listen => Configure(listen, transparent.OnConnectionAsync));
             }
 
+            if (options.MetricsListen is { } metricsEndpoint)
+            {
+                kestrel.Listen(metricsEndpoint, listen => listen.Protocols = HttpProtocols.Http1);
+            }
+
             if (options.UnixSocketPath is { } path)
             {
                 kestrel.ListenUnixSocket(path, listen => Configure(listen, frontDoor.OnConnectionAsync));
@@ -99,7 +107,9 @@ public sealed class ProxyServer : IAsyncDisposable
         var app = builder.Build();
         var forwarder = app.Services.GetRequiredService<IHttpForwarder>();
         var handler = new ProxyRequestHandler(session, forwarder, upstream, new ForwarderRequestConfig { ActivityTimeout = limits.UpstreamActivityTimeout });
-        app.Run(handler.HandleAsync);
+        app.Run(context => context.Features.Get<IConnectionItemsFeature>()?.Items.ContainsKey(typeof(ClientConnection)) == true
+            ? handler.HandleAsync(context)
+            : ServeMetricsAsync(context, options.Metrics));
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
 
         var server = new ProxyServer(app, session, upstream);
@@ -130,6 +140,26 @@ public sealed class ProxyServer : IAsyncDisposable
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         _upstream.Dispose();
+    }
+
+    /// <summary>The metrics listener: <c>/metrics</c> in Prometheus text, <c>/healthz</c>.</summary>
+    private static async Task ServeMetricsAsync(HttpContext context, ProxyMetrics metrics)
+    {
+        switch (context.Request.Path.Value)
+        {
+            case "/metrics":
+                context.Response.ContentType = PrometheusText.ContentType;
+                var text = new StringWriter(CultureInfo.InvariantCulture);
+                metrics.WriteTo(text);
+                await context.Response.WriteAsync(text.ToString()).ConfigureAwait(false);
+                break;
+            case "/healthz":
+                await context.Response.WriteAsync("ok\n").ConfigureAwait(false);
+                break;
+            default:
+                context.Response.StatusCode = 404;
+                break;
+        }
     }
 
     private static void Configure(ListenOptions listen, Func<ConnectionContext, ConnectionDelegate, Task> frontDoor)

@@ -1,14 +1,32 @@
-using System.Security.Cryptography;
 using Airlock.Policy.Decisions;
 using Airlock.Policy.Model;
 using Airlock.Proxy.Events;
+using Airlock.Proxy.Metrics;
 
 namespace Airlock.Proxy.Sessions;
 
-/// <summary>Builds and publishes the session's events: one per decision, one close per connection.</summary>
-internal sealed class ProxyEvents(string session, IEventSink sink, TimeProvider time)
+/// <summary>
+/// Builds and publishes the session's events (one per decision, one close per connection), redacted, and
+/// counts them in the metrics.
+/// </summary>
+internal sealed class ProxyEvents(string session, IEventSink sink, TimeProvider time, ProxyMetrics metrics)
 {
-    public static string NewConnectionId() => "conn_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+    private EventRedactor _redactor = new([]);
+
+    public ProxyMetrics Metrics => metrics;
+
+    /// <summary>The redactor in use; replaced when the policy's patterns change.</summary>
+    public EventRedactor Redactor
+    {
+        get => Volatile.Read(ref _redactor);
+        set => Volatile.Write(ref _redactor, value);
+    }
+
+    public string NewConnectionId()
+    {
+        metrics.ConnectionOpened();
+        return EventIds.NewConnectionId(time.GetUtcNow());
+    }
 
     public void Decision(
         EgressEventType type,
@@ -19,7 +37,7 @@ internal sealed class ProxyEvents(string session, IEventSink sink, TimeProvider 
         int? status = null,
         string? resolvedIp = null,
         string? detail = null) =>
-        sink.Publish(Base(type, connection) with
+        Publish(Base(type, connection) with
         {
             Decision = VerdictName(decision.Verdict),
             Reason = decision.ReasonName,
@@ -43,7 +61,7 @@ internal sealed class ProxyEvents(string session, IEventSink sink, TimeProvider 
         int? status = null,
         string? detail = null,
         EgressRule? rule = null) =>
-        sink.Publish(Base(type, connection) with
+        Publish(Base(type, connection) with
         {
             Decision = "deny",
             Reason = reason,
@@ -56,7 +74,7 @@ internal sealed class ProxyEvents(string session, IEventSink sink, TimeProvider 
         });
 
     public void Error(ClientConnection connection, string reason, PolicyMode mode, string detail, string? method = null, string? path = null, int? status = null) =>
-        sink.Publish(Base(EgressEventType.Error, connection) with
+        Publish(Base(EgressEventType.Error, connection) with
         {
             Reason = reason,
             Mode = ModeName(mode),
@@ -66,21 +84,46 @@ internal sealed class ProxyEvents(string session, IEventSink sink, TimeProvider 
             Detail = detail,
         });
 
-    public void Close(ClientConnection connection, PolicyMode mode, long bytesIn, long bytesOut) =>
-        sink.Publish(Base(EgressEventType.Close, connection) with
+    public void Close(ClientConnection connection, PolicyMode mode, long bytesIn, long bytesOut)
+    {
+        metrics.ConnectionClosed();
+        metrics.AddBytes(bytesIn, bytesOut);
+        Publish(Base(EgressEventType.Close, connection) with
         {
             Mode = ModeName(mode),
             BytesIn = bytesIn,
             BytesOut = bytesOut,
             DurationMs = (long)(time.GetUtcNow() - connection.Started).TotalMilliseconds,
         });
+    }
+
+    private void Publish(EgressEvent egressEvent)
+    {
+        if (egressEvent.Decision is { } decision && egressEvent.Reason is { } reason)
+        {
+            metrics.RecordDecision(decision, reason);
+        }
+        else if (egressEvent.Type == EgressEventType.Error && egressEvent.Reason is { } cause)
+        {
+            if (cause == "dns_failure")
+            {
+                metrics.RecordUpstreamError("dns");
+            }
+            else if (cause.StartsWith("upstream_", StringComparison.Ordinal))
+            {
+                metrics.RecordUpstreamError(cause["upstream_".Length..]);
+            }
+        }
+
+        sink.Publish(Redactor.Redact(egressEvent));
+    }
 
     private EgressEvent Base(EgressEventType type, ClientConnection connection) => new()
     {
         Type = type,
         Ts = time.GetUtcNow(),
         Session = session,
-        Id = "evt_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12)),
+        Id = EventIds.NewEventId(time.GetUtcNow()),
         Conn = connection.Id,
         Mode = "enforce",
         Client = connection.Client,

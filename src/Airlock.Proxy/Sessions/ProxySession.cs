@@ -1,6 +1,7 @@
 using Airlock.Policy.Decisions;
 using Airlock.Policy.Model;
 using Airlock.Proxy.Events;
+using Airlock.Proxy.Metrics;
 using Airlock.Proxy.Resolution;
 
 namespace Airlock.Proxy.Sessions;
@@ -19,14 +20,16 @@ internal sealed class ProxySession
         DestinationResolver resolver,
         IEventSink events,
         Func<string, string?> secrets,
-        TimeProvider time)
+        TimeProvider time,
+        ProxyMetrics metrics)
     {
         Id = id;
         _engine = EgressDecisionEngine.Compile(policy);
         Resolver = resolver;
-        Events = new ProxyEvents(id, events, time);
+        Events = new ProxyEvents(id, events, time, metrics);
         Secrets = secrets;
         Time = time;
+        Events.Redactor = RedactorFor(policy);
     }
 
     public string Id { get; }
@@ -43,5 +46,26 @@ internal sealed class ProxySession
     public TimeProvider Time { get; }
 
     /// <summary>Swaps in a new, already validated policy for new connections and requests.</summary>
-    public void ReplacePolicy(EgressPolicy policy) => Volatile.Write(ref _engine, EgressDecisionEngine.Compile(policy));
+    public void ReplacePolicy(EgressPolicy policy)
+    {
+        var engine = EgressDecisionEngine.Compile(policy);
+        Events.Redactor = RedactorFor(policy);
+        Volatile.Write(ref _engine, engine);
+    }
+
+    /// <summary>The policy's <c>redact</c> patterns plus the value of every secret its rules inject.</summary>
+    private EventRedactor RedactorFor(EgressPolicy policy)
+    {
+        var redactor = new EventRedactor(policy.Redact);
+        var names = policy.Egress.SelectMany(r => r.Inject).SelectMany(i => i.Value.SecretNames).Distinct(StringComparer.Ordinal);
+        foreach (var name in names)
+        {
+            if (Secrets(name) is { } value)
+            {
+                redactor.AddSecret(value);
+            }
+        }
+
+        return redactor;
+    }
 }
