@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Airlock.Cli.Demo;
 using Airlock.Cli.Policies;
+using Airlock.Cli.Proxy;
 
 namespace Airlock.Cli;
 
@@ -14,6 +15,7 @@ internal static class AirlockCommand
         {
             PolicyCommands.Create(stdout, stderr),
             DemoCommand.Create(stdout, stderr),
+            ProxyCommand.Create(stdout, stderr),
         };
 
         var configuration = new InvocationConfiguration { Output = stdout, Error = stderr };
