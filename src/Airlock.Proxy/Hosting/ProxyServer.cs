@@ -12,8 +12,6 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -41,6 +39,12 @@ public sealed class ProxyServer : IAsyncDisposable
 
     /// <summary>The bound TCP port of the explicit front door (useful with port 0), or null.</summary>
     public int? Port { get; private set; }
+
+    /// <summary>The bound TCP port of the transparent front door, or null.</summary>
+    public int? TransparentPort { get; private set; }
+
+    /// <summary>The bound TCP port of the metrics listener, or null.</summary>
+    public int? MetricsPort { get; private set; }
 
     /// <summary>The policy currently enforced.</summary>
     public EgressPolicy Policy => _session.Engine.Policy;
@@ -71,6 +75,7 @@ public sealed class ProxyServer : IAsyncDisposable
         builder.Logging.AddFilter("Microsoft.AspNetCore.Server.Kestrel.BadRequests", LogLevel.Debug);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = limits.ShutdownTimeout);
         builder.Services.AddHttpForwarder();
+        ListenOptions? explicitListen = null, transparentListen = null, metricsListen = null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -85,17 +90,21 @@ public sealed class ProxyServer : IAsyncDisposable
             kestrel.Limits.MaxRequestBodySize = null;
             if (options.Listen is { } endpoint)
             {
-                kestrel.Listen(endpoint, listen => Configure(listen, frontDoor.OnConnectionAsync));
+                kestrel.Listen(endpoint, listen => Configure(explicitListen = listen, frontDoor.OnConnectionAsync));
             }
 
             if (options.TransparentListen is { } transparentEndpoint)
             {
-                kestrel.Listen(transparentEndpoint, listen => Configure(listen, transparent.OnConnectionAsync));
+                kestrel.Listen(transparentEndpoint, listen => Configure(transparentListen = listen, transparent.OnConnectionAsync));
             }
 
             if (options.MetricsListen is { } metricsEndpoint)
             {
-                kestrel.Listen(metricsEndpoint, listen => listen.Protocols = HttpProtocols.Http1);
+                kestrel.Listen(metricsEndpoint, listen =>
+                {
+                    metricsListen = listen;
+                    listen.Protocols = HttpProtocols.Http1;
+                });
             }
 
             if (options.UnixSocketPath is { } path)
@@ -112,18 +121,12 @@ public sealed class ProxyServer : IAsyncDisposable
             : ServeMetricsAsync(context, options.Metrics));
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
 
-        var server = new ProxyServer(app, session, upstream);
-        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-        foreach (var address in addresses)
+        return new ProxyServer(app, session, upstream)
         {
-            if (!address.Contains("unix:", StringComparison.Ordinal)
-                && int.TryParse(address.AsSpan(address.LastIndexOf(':') + 1).TrimEnd('/'), NumberStyles.None, CultureInfo.InvariantCulture, out var port))
-            {
-                server.Port = port;
-            }
-        }
-
-        return server;
+            Port = explicitListen?.IPEndPoint?.Port,
+            TransparentPort = transparentListen?.IPEndPoint?.Port,
+            MetricsPort = metricsListen?.IPEndPoint?.Port,
+        };
     }
 
     /// <summary>Swaps in a new, validated policy for new connections and requests.</summary>
