@@ -79,6 +79,9 @@ public sealed class ProxyServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+
+            // An absolute-form target sets the Host; the request handler then refuses it unless it names the tunnel's host.
+            kestrel.AllowHostHeaderOverride = true;
             kestrel.Limits.MaxConcurrentConnections = limits.MaxConnections;
             kestrel.Limits.MaxConcurrentUpgradedConnections = limits.MaxConnections;
             kestrel.Limits.MaxRequestHeadersTotalSize = limits.MaxRequestHeadBytes;

@@ -47,7 +47,7 @@ internal sealed class ProxyEvents(string session, IEventSink sink, TimeProvider 
             Method = method,
             Path = path,
             Status = status,
-            ResolvedIp = resolvedIp,
+            ResolvedIp = resolvedIp ?? connection.ResolvedIp,
             Detail = detail,
         });
 
