@@ -30,6 +30,15 @@ internal sealed class ProxyRequestHandler(ProxySession session, IHttpForwarder f
         var connection = (ClientConnection)items[typeof(ClientConnection)]!;
         var rawTarget = context.Features.Get<IHttpRequestFeature>()!.RawTarget;
         var method = context.Request.Method;
+        var headers = context.Request.Headers;
+        if (headers.ContainsKey("Transfer-Encoding") && (headers.ContainsKey("Content-Length") || headers.ContainsKey("X-Content-Length")))
+        {
+            // Kestrel frames such a request by Transfer-Encoding and renames Content-Length to X-Content-Length; the
+            // smuggling shape is refused rather than repaired.
+            await RefuseAsync(context, connection, EgressEventType.Request, Denial.ForReason(400, DecisionReason.MalformedRequest, connection.Host, connection.Port, method, Trim(rawTarget), "both Content-Length and Transfer-Encoding"), session.Engine.Policy.Mode).ConfigureAwait(false);
+            return;
+        }
+
         if (items.TryGetValue(typeof(Tunnel), out var tunnel) && tunnel is Tunnel inside)
         {
             await HandleInTunnelAsync(context, connection, inside, method, rawTarget).ConfigureAwait(false);
@@ -134,6 +143,19 @@ internal sealed class ProxyRequestHandler(ProxySession session, IHttpForwarder f
             return;
         }
 
+        if (decision.IsAllowed && IsReadOnly(decision.Rule) && context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
+        {
+            // A read-only rule is not a channel for uploads: a GET or HEAD with a body is refused.
+            var readOnly = decision with { Verdict = Verdict.Deny, Reason = DecisionReason.NoMatchingHttpRule };
+            if (!readOnly.WouldDeny)
+            {
+                await DenyAsync(context, connection, readOnly, method, pathAndQuery).ConfigureAwait(false);
+                return;
+            }
+
+            decision = readOnly;
+        }
+
         string? normalized = null;
         if (decision.Rule is { Http.IsDefaultOrEmpty: false })
         {
@@ -168,6 +190,12 @@ internal sealed class ProxyRequestHandler(ProxySession session, IHttpForwarder f
         session.Events.Decision(EgressEventType.Request, connection, decision, method, pathAndQuery, status);
         if (status == 499)
         {
+            return;
+        }
+
+        if (status == 400)
+        {
+            await RefuseAsync(context, connection, EgressEventType.Request, Denial.ForReason(400, DecisionReason.MalformedRequest, connection.Host, connection.Port, method, Trim(pathAndQuery), detail), decision.Mode).ConfigureAwait(false);
             return;
         }
 
@@ -216,6 +244,14 @@ internal sealed class ProxyRequestHandler(ProxySession session, IHttpForwarder f
 
     private static (int Status, string Cause, string Detail) Classify(ForwarderError error, Exception? exception)
     {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is BadHttpRequestException bad)
+            {
+                return (400, "malformed_request", $"the request body is malformed: {bad.Message}");
+            }
+        }
+
         if (error is ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.RequestBodyClient
             or ForwarderError.ResponseBodyCanceled or ForwarderError.ResponseBodyClient or ForwarderError.UpgradeRequestCanceled
             or ForwarderError.UpgradeRequestClient or ForwarderError.UpgradeResponseCanceled or ForwarderError.UpgradeResponseClient)
@@ -246,6 +282,11 @@ internal sealed class ProxyRequestHandler(ProxySession session, IHttpForwarder f
 
         return (502, "upstream_error", $"forwarding failed ({error})");
     }
+
+    /// <summary>Whether every HTTP rule of <paramref name="rule"/> allows only methods without a request body.</summary>
+    private static bool IsReadOnly(EgressRule? rule) =>
+        rule is { Http.IsDefaultOrEmpty: false }
+        && rule.Http.All(h => !h.Methods.IsDefaultOrEmpty && h.Methods.All(m => m is "GET" or "HEAD" or "OPTIONS"));
 
     private static bool IsAbsoluteForm(string target) =>
         target.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || target.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
