@@ -119,20 +119,41 @@ public sealed class PlaneConnection : IAsyncDisposable
 {
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
-    private readonly StreamReader _reader;
+    private readonly byte[] _buffer = new byte[64 * 1024];
+    private readonly MemoryStream _line = new();
+    private int _start;
+    private int _end;
 
     public PlaneConnection(Socket socket)
     {
         _socket = socket;
         _stream = new NetworkStream(socket, ownsSocket: true);
-        _reader = new StreamReader(_stream, new UTF8Encoding(false));
     }
 
-    /// <summary>The next line, or null at the end of the stream.</summary>
+    /// <summary>The next whole line, or null at the end of the stream (a partial last line is dropped, as a plane must).</summary>
     public async Task<string?> ReadLineAsync(TimeSpan? timeout = null)
     {
         using var cts = new CancellationTokenSource(timeout ?? TestControlPlane.DefaultTimeout);
-        return await _reader.ReadLineAsync(cts.Token);
+        while (true)
+        {
+            int newline = Array.IndexOf(_buffer, (byte)'\n', _start, _end - _start);
+            if (newline >= 0)
+            {
+                _line.Write(_buffer, _start, newline - _start);
+                _start = newline + 1;
+                string line = Encoding.UTF8.GetString(_line.GetBuffer(), 0, (int)_line.Length);
+                _line.SetLength(0);
+                return line;
+            }
+
+            _line.Write(_buffer, _start, _end - _start);
+            _start = 0;
+            _end = await _stream.ReadAsync(_buffer, cts.Token);
+            if (_end == 0)
+            {
+                return null;
+            }
+        }
     }
 
     /// <summary>The next message; fails at the end of the stream.</summary>
@@ -226,7 +247,7 @@ public sealed class PlaneConnection : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _reader.Dispose();
+        await _line.DisposeAsync();
         await _stream.DisposeAsync();
     }
 }
