@@ -6,8 +6,10 @@ using System.Security.Cryptography.X509Certificates;
 using Airlock.Policy.Hosts;
 using Airlock.Policy.Loading;
 using Airlock.Proxy.Certificates;
+using Airlock.Proxy.Control;
 using Airlock.Proxy.Events;
 using Airlock.Proxy.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace Airlock.Cli.Proxy;
 
@@ -31,10 +33,11 @@ internal static class ProxyCommand
         var secret = new Option<string[]>("--secret") { Description = "NAME=@file or NAME=env:VAR: a secret for 'inject' (repeatable)." };
         var events = new Option<string?>("--events") { Description = "Write NDJSON events to FILE, or '-' for stdout.", DefaultValueFactory = _ => "-" };
         var metrics = new Option<string?>("--metrics") { Description = "Serve Prometheus metrics at http://ADDR/metrics." };
+        var control = new Option<string?>("--control") { Description = "Dial out to a control plane (HOST:PORT or unix:/path): events, asks, policy updates." };
 
         var command = new Command("proxy", "Run the egress proxy for one session (until Ctrl-C or SIGTERM; SIGHUP reloads the policy file).")
         {
-            policy, listen, transparent, unix, session, caDir, caCert, caKey, caCertOut, lifetime, upstreamCa, resolve, secret, events, metrics,
+            policy, listen, transparent, unix, session, caDir, caCert, caKey, caCertOut, lifetime, upstreamCa, resolve, secret, events, metrics, control,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -90,6 +93,13 @@ internal static class ProxyCommand
                 return ExitCodes.Usage;
             }
 
+            ControlEndpoint? controlEndpoint = null;
+            if (parse.GetValue(control) is { } controlText && !ControlEndpoint.TryParse(controlText, out controlEndpoint, out var controlError))
+            {
+                Usage($"--control: {controlError}");
+                return ExitCodes.Usage;
+            }
+
             var sessionId = parse.GetValue(session) ?? "ses_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
             SessionCertificateAuthority ca;
             X509Certificate2Collection upstreamRoots = [];
@@ -125,6 +135,10 @@ internal static class ProxyCommand
                 await using (sink.ConfigureAwait(false))
                 {
                     var leaves = new LeafCertificateCache(ca);
+                    using var logging = LoggerFactory.Create(builder => builder
+                        .SetMinimumLevel(LogLevel.Warning)
+                        .AddSimpleConsole(o => o.SingleLine = true)
+                        .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
                     var options = new ProxyOptions
                     {
                         Policy = loaded.Policy,
@@ -138,6 +152,8 @@ internal static class ProxyCommand
                         Resolve = overrides,
                         UpstreamRoots = upstreamRoots,
                         Secrets = name => secrets.GetValueOrDefault(name),
+                        Control = controlEndpoint,
+                        LoggerFactory = logging,
                     };
 
                     ProxyServer server;

@@ -112,7 +112,7 @@ internal static class ControlProtocol
     {
         json.Reset(output);
         json.WriteStartObject();
-        json.WriteString("type"u8, "ask"u8);
+        json.WriteString("type"u8, "ask.request"u8);
         json.WriteString("ask_id"u8, ask.AskId);
         json.WriteString("session"u8, session);
         json.WriteString("conn"u8, ask.Conn);

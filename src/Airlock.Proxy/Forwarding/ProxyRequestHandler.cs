@@ -5,6 +5,7 @@ using Airlock.Policy.Decisions;
 using Airlock.Policy.Hosts;
 using Airlock.Policy.Http;
 using Airlock.Policy.Model;
+using Airlock.Proxy.Control;
 using Airlock.Proxy.Denials;
 using Airlock.Proxy.Events;
 using Airlock.Proxy.Sessions;
@@ -22,7 +23,12 @@ namespace Airlock.Proxy.Forwarding;
 /// rule's HTTP rules), its Host checked against the tunnel's name, then forwarded or refused with a readable
 /// 403, and exactly one event is written for it.
 /// </summary>
-internal sealed class ProxyRequestHandler(ProxySession session, IHttpForwarder forwarder, HttpMessageInvoker upstream, ForwarderRequestConfig requestConfig)
+internal sealed class ProxyRequestHandler(
+    ProxySession session,
+    IHttpForwarder forwarder,
+    HttpMessageInvoker upstream,
+    ForwarderRequestConfig requestConfig,
+    IAskBroker asks)
 {
     public async Task HandleAsync(HttpContext context)
     {
@@ -78,7 +84,14 @@ internal sealed class ProxyRequestHandler(ProxySession session, IHttpForwarder f
             return;
         }
 
-        var decision = engine.DecideRequest(engine.Decide(tunnel.Host, tunnel.Port), method, pathAndQuery);
+        var connectionDecision = engine.Decide(tunnel.Host, tunnel.Port);
+        if (connectionDecision.Verdict == Verdict.Pending && tunnel.Connection is { Reason: DecisionReason.AskApproved } approved)
+        {
+            // The control plane approved this tunnel when it opened; its requests do not ask again.
+            connectionDecision = approved;
+        }
+
+        var decision = engine.DecideRequest(connectionDecision, method, pathAndQuery);
         await DecideAndForwardAsync(context, connection, tunnel, decision, method, pathAndQuery).ConfigureAwait(false);
     }
 
@@ -103,7 +116,18 @@ internal sealed class ProxyRequestHandler(ProxySession session, IHttpForwarder f
         }
 
         connection.Host = host.Value;
-        var decision = engine.DecideRequest(engine.Decide(host, port), method, pathAndQuery);
+        var connectionDecision = engine.Decide(host, port);
+        if (connectionDecision.Verdict == Verdict.Pending)
+        {
+            connectionDecision = await asks.AskAsync(connection, connectionDecision, context.RequestAborted).ConfigureAwait(false) switch
+            {
+                AskOutcome.Allow => connectionDecision with { Verdict = Verdict.Allow, Reason = DecisionReason.AskApproved },
+                AskOutcome.Deny => connectionDecision with { Verdict = Verdict.Deny, Reason = DecisionReason.AskDenied },
+                _ => connectionDecision with { Verdict = Verdict.Deny, Reason = DecisionReason.AskTimeout },
+            };
+        }
+
+        var decision = engine.DecideRequest(connectionDecision, method, pathAndQuery);
         if (decision.Verdict == Verdict.Deny && !decision.WouldDeny || decision.Verdict == Verdict.Pending)
         {
             await DenyAsync(context, connection, decision, method, pathAndQuery).ConfigureAwait(false);

@@ -206,11 +206,11 @@ internal sealed class ExplicitFrontDoor(TunnelSteps steps, BadRequestEvents badR
 
             connection.Tls = "none";
             connection.Scheme = "http";
-            context.Items[typeof(Tunnel)] = new Tunnel(connect.Host, connect.Port, "http", address);
+            context.Items[typeof(Tunnel)] = new Tunnel(connect.Host, connect.Port, "http", address, Connection: decision);
             await next(context).ConfigureAwait(false);
             return;
         }
 
-        await steps.InterceptAsync(context, connection, connect.Host.Value, new Tunnel(connect.Host, connect.Port, "https", address), next).ConfigureAwait(false);
+        await steps.InterceptAsync(context, connection, connect.Host.Value, new Tunnel(connect.Host, connect.Port, "https", address, Connection: decision), next).ConfigureAwait(false);
     }
 }

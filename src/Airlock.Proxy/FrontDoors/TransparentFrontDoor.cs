@@ -119,7 +119,7 @@ internal sealed class TransparentFrontDoor(TunnelSteps steps, BadRequestEvents b
             return;
         }
 
-        var tunnel = new Tunnel(host, original.Port, peek.IsTls ? "https" : "http", address);
+        var tunnel = new Tunnel(host, original.Port, peek.IsTls ? "https" : "http", address, Connection: decision);
         if (peek.IsTls)
         {
             await steps.InterceptAsync(context, connection, host.Value, tunnel, next).ConfigureAwait(false);

@@ -8,6 +8,7 @@ using System.Text;
 using Airlock.Policy.Decisions;
 using Airlock.Policy.Hosts;
 using Airlock.Policy.Model;
+using Airlock.Proxy.Control;
 using Airlock.Proxy.Denials;
 using Airlock.Proxy.Events;
 using Airlock.Proxy.Sessions;
@@ -53,8 +54,8 @@ internal sealed class TunnelSteps(ProxySession session, Func<string, SslStreamCe
         var outcome = await asks.AskAsync(connection, decision, cancellationToken).ConfigureAwait(false);
         return outcome switch
         {
-            AskOutcome.Approved => decision with { Verdict = Verdict.Allow, Reason = DecisionReason.AskApproved },
-            AskOutcome.Denied => decision with { Verdict = Verdict.Deny, Reason = DecisionReason.AskDenied },
+            AskOutcome.Allow => decision with { Verdict = Verdict.Allow, Reason = DecisionReason.AskApproved },
+            AskOutcome.Deny => decision with { Verdict = Verdict.Deny, Reason = DecisionReason.AskDenied },
             _ => decision with { Verdict = Verdict.Deny, Reason = DecisionReason.AskTimeout },
         };
     }

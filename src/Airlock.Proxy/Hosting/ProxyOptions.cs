@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Airlock.Policy.Model;
+using Airlock.Proxy.Control;
 using Airlock.Proxy.Events;
 using Airlock.Proxy.Metrics;
 
@@ -48,6 +49,15 @@ public sealed record ProxyOptions
 
     /// <summary>Where Prometheus metrics are served, if anywhere.</summary>
     public IPEndPoint? MetricsListen { get; init; }
+
+    /// <summary>The control plane to dial out to (events, asks, policy updates), if any.</summary>
+    public ControlEndpoint? Control { get; init; }
+
+    /// <summary>Where events wait while the control plane is away (default: a 0700 directory under the temp path).</summary>
+    public string? ControlSpoolPath { get; init; }
+
+    /// <summary>Where the proxy's own diagnostics go (the control channel's connection problems).</summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory LoggerFactory { get; init; } = Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
 
     /// <summary>Time source (tests substitute it).</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;

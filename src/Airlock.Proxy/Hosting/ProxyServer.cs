@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Net;
 using System.Net.NetworkInformation;
 using Airlock.Policy.Model;
+using Airlock.Proxy.Control;
+using Airlock.Proxy.Events;
 using Airlock.Proxy.Forwarding;
 using Airlock.Proxy.Metrics;
 using Airlock.Proxy.FrontDoors;
@@ -29,12 +31,14 @@ public sealed class ProxyServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ProxySession _session;
     private readonly HttpMessageInvoker _upstream;
+    private readonly ControlChannel? _control;
 
-    private ProxyServer(WebApplication app, ProxySession session, HttpMessageInvoker upstream)
+    private ProxyServer(WebApplication app, ProxySession session, HttpMessageInvoker upstream, ControlChannel? control)
     {
         _app = app;
         _session = session;
         _upstream = upstream;
+        _control = control;
     }
 
     /// <summary>The bound TCP port of the explicit front door (useful with port 0), or null.</summary>
@@ -62,9 +66,26 @@ public sealed class ProxyServer : IAsyncDisposable
 
         var limits = options.Limits;
         var resolver = new DestinationResolver(options.Resolve, OwnAddresses(options.Listen), limits.ConnectTimeout);
-        var session = new ProxySession(options.SessionId, options.Policy, resolver, options.Events, options.Secrets, options.Time, options.Metrics);
+        ProxySession? session = null;
+        ControlChannel? control = null;
+        var events = options.Events;
+        if (options.Control is { } endpoint)
+        {
+            var spool = options.ControlSpoolPath ?? Path.Combine(Path.GetTempPath(), $"airlock-{options.SessionId}", "control-spool.ndjson");
+            control = new ControlChannel(
+                endpoint,
+                new ControlChannelOptions { SessionId = options.SessionId, SpoolPath = spool },
+                new ProxyControlHandler(() => session!),
+                options.LoggerFactory.CreateLogger<ControlChannel>(),
+                options.Time);
+            events = new FanOutEventSink(options.Events, new ControlEventSink(control));
+        }
+
+        session = new ProxySession(options.SessionId, options.Policy, resolver, events, options.Secrets, options.Time, options.Metrics);
+        IAskBroker asks = control is null ? new NoControlPlane() : new ControlPlaneAsks(control, session.Events);
+        control?.Start();
         var badRequests = new BadRequestEvents(session);
-        var steps = new TunnelSteps(session, options.LeafCertificates, new NoControlPlane(), limits);
+        var steps = new TunnelSteps(session, options.LeafCertificates, asks, limits);
         var frontDoor = new ExplicitFrontDoor(steps, badRequests);
         var transparent = new TransparentFrontDoor(steps, badRequests);
         var upstream = UpstreamClient.Create(options.UpstreamRoots, limits.ConnectTimeout);
@@ -118,13 +139,13 @@ public sealed class ProxyServer : IAsyncDisposable
 
         var app = builder.Build();
         var forwarder = app.Services.GetRequiredService<IHttpForwarder>();
-        var handler = new ProxyRequestHandler(session, forwarder, upstream, new ForwarderRequestConfig { ActivityTimeout = limits.UpstreamActivityTimeout });
+        var handler = new ProxyRequestHandler(session, forwarder, upstream, new ForwarderRequestConfig { ActivityTimeout = limits.UpstreamActivityTimeout }, asks);
         app.Run(context => context.Features.Get<IConnectionItemsFeature>()?.Items.ContainsKey(typeof(ClientConnection)) == true
             ? handler.HandleAsync(context)
             : ServeMetricsAsync(context, options.Metrics));
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
 
-        return new ProxyServer(app, session, upstream)
+        return new ProxyServer(app, session, upstream, control)
         {
             Port = explicitListen?.IPEndPoint?.Port,
             TransparentPort = transparentListen?.IPEndPoint?.Port,
@@ -146,6 +167,10 @@ public sealed class ProxyServer : IAsyncDisposable
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         _upstream.Dispose();
+        if (_control is not null)
+        {
+            await _control.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     /// <summary>The metrics listener: <c>/metrics</c> in Prometheus text, <c>/healthz</c>.</summary>

@@ -84,6 +84,15 @@ internal sealed class ProxyEvents(string session, IEventSink sink, TimeProvider 
             Detail = detail,
         });
 
+    public void Policy(ClientConnection connection, string detail, PolicyMode mode) =>
+        Publish(Base(EgressEventType.Policy, connection) with
+        {
+            Decision = "allow",
+            Reason = "policy_applied",
+            Mode = ModeName(mode),
+            Detail = detail,
+        });
+
     public void Close(ClientConnection connection, PolicyMode mode, long bytesIn, long bytesOut)
     {
         metrics.ConnectionClosed();
@@ -99,7 +108,7 @@ internal sealed class ProxyEvents(string session, IEventSink sink, TimeProvider 
 
     private void Publish(EgressEvent egressEvent)
     {
-        if (egressEvent.Decision is { } decision && egressEvent.Reason is { } reason)
+        if (egressEvent.Type != EgressEventType.Policy && egressEvent.Decision is { } decision && egressEvent.Reason is { } reason)
         {
             metrics.RecordDecision(decision, reason);
         }

@@ -13,7 +13,14 @@ namespace Airlock.Proxy.Tunnels;
 /// <param name="Scheme"><c>https</c> after interception, <c>http</c> for plain HTTP inside a tunnel.</param>
 /// <param name="DialAddress">The classified address every request is sent to (null on a refused tunnel).</param>
 /// <param name="Refusal">When set, every request on this tunnel is answered with this refusal.</param>
-internal sealed record Tunnel(CanonicalHost Host, int Port, string Scheme, IPAddress? DialAddress, TunnelRefusal? Refusal = null);
+/// <param name="Connection">The connection-level decision that opened the tunnel (an approved ask stays approved for its requests).</param>
+internal sealed record Tunnel(
+    CanonicalHost Host,
+    int Port,
+    string Scheme,
+    IPAddress? DialAddress,
+    TunnelRefusal? Refusal = null,
+    Airlock.Policy.Decisions.EgressDecision? Connection = null);
 
 /// <summary>
 /// A refusal decided for a whole connection before any request could be answered: the TLS handshake (or the

@@ -265,7 +265,7 @@ public sealed class ControlChannelTests : IDisposable
         (PlaneConnection connection, _) = await plane.AcceptHelloAsync();
 
         Task<AskAnswer> answer = channel.AskAsync(Ask("k-1"), TimeSpan.FromSeconds(30), CancellationToken.None);
-        JsonElement ask = await connection.ReadMessageAsync("ask");
+        JsonElement ask = await connection.ReadMessageAsync("ask.request");
         Assert.Equal("k-1", ask.GetProperty("ask_id").GetString());
         Assert.Equal("s-1", ask.GetProperty("session").GetString());
         Assert.Equal("c-7", ask.GetProperty("conn").GetString());
@@ -290,12 +290,12 @@ public sealed class ControlChannelTests : IDisposable
         (PlaneConnection connection, _) = await plane.AcceptHelloAsync();
 
         Assert.Equal(AskAnswer.TimedOut, await channel.AskAsync(Ask("late"), Short, CancellationToken.None));
-        await connection.ReadMessageAsync("ask");
+        await connection.ReadMessageAsync("ask.request");
         await connection.SendAsync("{\"type\":\"decision\",\"ask_id\":\"late\",\"decision\":\"allow\"}");
         Assert.True(await ControlTestKit.EventuallyAsync(() => _log.Count(107) == 1));
 
         Task<AskAnswer> next = channel.AskAsync(Ask("late"), TimeSpan.FromSeconds(30), CancellationToken.None);
-        await connection.ReadMessageAsync("ask");
+        await connection.ReadMessageAsync("ask.request");
         await connection.SendAsync("{\"type\":\"decision\",\"ask_id\":\"late\",\"decision\":\"deny\"}");
         Assert.Equal(AskOutcome.Deny, (await next.WaitAsync(TestControlPlane.DefaultTimeout)).Outcome);
     }
@@ -309,7 +309,7 @@ public sealed class ControlChannelTests : IDisposable
         (PlaneConnection connection, _) = await plane.AcceptHelloAsync();
 
         Task<AskAnswer> answer = channel.AskAsync(Ask("known"), TimeSpan.FromSeconds(30), CancellationToken.None);
-        await connection.ReadMessageAsync("ask");
+        await connection.ReadMessageAsync("ask.request");
         await connection.SendAsync("{\"type\":\"decision\",\"ask_id\":\"unknown\",\"decision\":\"allow\"}");
         Assert.True(await ControlTestKit.EventuallyAsync(() => _log.Count(107) == 1));
         Assert.False(answer.IsCompleted);
@@ -329,7 +329,7 @@ public sealed class ControlChannelTests : IDisposable
 
         plane.Listen();
         (PlaneConnection connection, _) = await plane.AcceptHelloAsync();
-        Assert.Equal("k-2", (await connection.ReadMessageAsync("ask")).GetProperty("ask_id").GetString());
+        Assert.Equal("k-2", (await connection.ReadMessageAsync("ask.request")).GetProperty("ask_id").GetString());
         await connection.SendAsync("{\"type\":\"decision\",\"ask_id\":\"k-2\",\"decision\":\"allow\"}");
         Assert.Equal(AskOutcome.Allow, (await answer.WaitAsync(TestControlPlane.DefaultTimeout)).Outcome);
     }
@@ -342,11 +342,11 @@ public sealed class ControlChannelTests : IDisposable
         channel.Start();
         (PlaneConnection first, _) = await plane.AcceptHelloAsync();
         Task<AskAnswer> answer = channel.AskAsync(Ask("k-3"), TimeSpan.FromSeconds(30), CancellationToken.None);
-        await first.ReadMessageAsync("ask");
+        await first.ReadMessageAsync("ask.request");
         first.Abort();
 
         (PlaneConnection second, _) = await plane.AcceptHelloAsync();
-        JsonElement again = await second.ReadMessageAsync("ask");
+        JsonElement again = await second.ReadMessageAsync("ask.request");
         Assert.Equal("k-3", again.GetProperty("ask_id").GetString());
         await second.SendAsync("{\"type\":\"decision\",\"ask_id\":\"k-3\",\"decision\":\"allow\",\"scope\":\"session\"}");
         Assert.Equal(new AskAnswer(AskOutcome.Allow, AskScope.Session), await answer.WaitAsync(TestControlPlane.DefaultTimeout));
@@ -361,7 +361,7 @@ public sealed class ControlChannelTests : IDisposable
         (PlaneConnection connection, _) = await plane.AcceptHelloAsync();
         using var cts = new CancellationTokenSource();
         Task<AskAnswer> answer = channel.AskAsync(Ask("k-4"), TimeSpan.FromSeconds(30), cts.Token);
-        await connection.ReadMessageAsync("ask");
+        await connection.ReadMessageAsync("ask.request");
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => answer);
 
@@ -382,7 +382,7 @@ public sealed class ControlChannelTests : IDisposable
         channel.Start();
         (PlaneConnection connection, _) = await plane.AcceptHelloAsync();
         Task<AskAnswer> answer = channel.AskAsync(Ask("k-5"), TimeSpan.FromSeconds(30), CancellationToken.None);
-        await connection.ReadMessageAsync("ask");
+        await connection.ReadMessageAsync("ask.request");
 
         await connection.SendAsync("not json");
         await connection.SendAsync("{\"type\":");
@@ -439,7 +439,7 @@ public sealed class ControlChannelTests : IDisposable
         Assert.Equal([0, 1], await connection.ReadEventsAsync(2));
 
         Task<AskAnswer> answer = channel.AskAsync(Ask("u-1"), TimeSpan.FromSeconds(30), CancellationToken.None);
-        await connection.ReadMessageAsync("ask");
+        await connection.ReadMessageAsync("ask.request");
         await connection.SendAsync("{\"type\":\"decision\",\"ask_id\":\"u-1\",\"decision\":\"deny\"}");
         Assert.Equal(AskOutcome.Deny, (await answer.WaitAsync(TestControlPlane.DefaultTimeout)).Outcome);
     }
@@ -551,7 +551,7 @@ public sealed class ControlChannelTests : IDisposable
         (PlaneConnection connection, _) = await plane.AcceptHelloAsync();
 
         Task<AskAnswer> answer = channel.AskAsync(Ask("t-1"), TimeSpan.FromSeconds(30), CancellationToken.None);
-        await connection.ReadMessageAsync("ask");
+        await connection.ReadMessageAsync("ask.request");
         time.Advance(TimeSpan.FromSeconds(29));
         await Task.Delay(50);
         Assert.False(answer.IsCompleted);

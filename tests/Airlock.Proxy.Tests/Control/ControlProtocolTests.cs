@@ -106,7 +106,7 @@ public class ControlProtocolTests
         Assert.Equal(
             [
                 "{\"type\":\"hello\",\"session\":\"s1\",\"proxy_version\":\"1.2.3\",\"policy_version\":null,\"spool_overflow\":4}",
-                "{\"type\":\"ask\",\"ask_id\":\"k1\",\"session\":\"s1\",\"conn\":\"c9\",\"host\":\"api.example.com\",\"port\":443,\"rule\":{\"index\":3,\"kind\":\"ask\",\"name\":null},\"timeout_ms\":30000}",
+                "{\"type\":\"ask.request\",\"ask_id\":\"k1\",\"session\":\"s1\",\"conn\":\"c9\",\"host\":\"api.example.com\",\"port\":443,\"rule\":{\"index\":3,\"kind\":\"ask\",\"name\":null},\"timeout_ms\":30000}",
                 "{\"type\":\"policy.ack\",\"version\":\"v7\",\"ok\":true}",
                 "{\"type\":\"policy.ack\",\"version\":\"v8\",\"ok\":false,\"errors\":[\"p.yaml:3:5: error: 'x' is not a key\"]}",
                 "",
