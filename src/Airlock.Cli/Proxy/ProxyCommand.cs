@@ -9,6 +9,7 @@ using Airlock.Proxy.Certificates;
 using Airlock.Proxy.Control;
 using Airlock.Proxy.Events;
 using Airlock.Proxy.Hosting;
+using Airlock.Proxy.Metrics;
 using Microsoft.Extensions.Logging;
 
 namespace Airlock.Cli.Proxy;
@@ -131,7 +132,8 @@ internal static class ProxyCommand
                 }
 
                 var eventsPath = parse.GetValue(events) ?? "-";
-                var sink = NdjsonEventSink.Open(eventsPath);
+                var proxyMetrics = new ProxyMetrics();
+                var sink = NdjsonEventSink.Open(eventsPath, metrics: proxyMetrics);
                 await using (sink.ConfigureAwait(false))
                 {
                     var leaves = new LeafCertificateCache(ca);
@@ -153,6 +155,7 @@ internal static class ProxyCommand
                         UpstreamRoots = upstreamRoots,
                         Secrets = name => secrets.GetValueOrDefault(name),
                         Control = controlEndpoint,
+                        Metrics = proxyMetrics,
                         LoggerFactory = logging,
                     };
 
