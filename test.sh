@@ -34,6 +34,14 @@ if ! dotnet build Airlock.slnx -c Release --nologo -v quiet -clp:ErrorsOnly; the
   failed=$((failed + 1)); finish
 fi
 
+# The NativeAOT CLI is what sandboxes start: publish it first so the proxy tests can run it too.
+aot="$root/artifacts/aot"
+if [[ "${AIRLOCK_SKIP_AOT:-}" != 1 ]]; then
+  check "NativeAOT publish of the CLI" \
+    dotnet publish src/Airlock.Cli/Airlock.Cli.csproj -c Release -r linux-x64 -p:PublishAot=true -o "$aot" --nologo -v quiet -clp:ErrorsOnly
+  [[ -x "$aot/airlock" ]] && export AIRLOCK_AOT_BINARY="$aot/airlock"
+fi
+
 dotnet test Airlock.slnx -c Release --no-build --nologo \
   --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results"
 
@@ -53,13 +61,10 @@ for file in "${trx[@]}"; do
 done
 
 check "airlock wrapper: policy check of every example" ./airlock policy check examples/policies/*.yaml
-
-if [[ "${AIRLOCK_SKIP_AOT:-}" != 1 ]]; then
-  aot="$root/artifacts/aot"
-  check "NativeAOT publish of the CLI" \
-    dotnet publish src/Airlock.Cli/Airlock.Cli.csproj -c Release -r linux-x64 -p:PublishAot=true -o "$aot" --nologo -v quiet -clp:ErrorsOnly
+if [[ -n "${AIRLOCK_AOT_BINARY:-}" ]]; then
   check "NativeAOT binary: policy check and demo" \
     bash -c "'$aot/airlock' policy check examples/policies/*.yaml && '$aot/airlock' demo >/dev/null"
 fi
+
 
 finish
