@@ -7,7 +7,6 @@ using Airlock.Proxy.Events;
 using Airlock.Proxy.Hosting;
 using Airlock.Proxy.Sessions;
 using Airlock.Proxy.Tls;
-using Airlock.Proxy.Transport;
 using Airlock.Proxy.Tunnels;
 using Microsoft.AspNetCore.Connections;
 
@@ -23,24 +22,8 @@ internal sealed class ExplicitFrontDoor(TunnelSteps steps, BadRequestEvents badR
 {
     private static readonly byte[] Established = Encoding.ASCII.GetBytes("HTTP/1.1 200 Connection Established\r\n\r\n");
 
-    public async Task OnConnectionAsync(ConnectionContext context, ConnectionDelegate next)
-    {
-        var session = steps.Session;
-        var connection = new ClientConnection(session.Events.NewConnectionId(), context.RemoteEndPoint?.ToString(), session.Time.GetUtcNow());
-        var counting = new CountingDuplexPipe(context.Transport);
-        context.Transport = counting;
-        context.Items[typeof(ClientConnection)] = connection;
-        badRequests.Track(context.ConnectionId, connection);
-        try
-        {
-            await HandleAsync(context, connection, next).ConfigureAwait(false);
-        }
-        finally
-        {
-            badRequests.Forget(context.ConnectionId);
-            session.Events.Close(connection, session.Engine.Policy.Mode, counting.BytesIn, counting.BytesOut);
-        }
-    }
+    public Task OnConnectionAsync(ConnectionContext context, ConnectionDelegate next) =>
+        steps.RunConnectionAsync(context, next, badRequests, HandleAsync);
 
     private async Task HandleAsync(ConnectionContext context, ClientConnection connection, ConnectionDelegate next)
     {

@@ -11,6 +11,7 @@ using Airlock.Policy.Model;
 using Airlock.Proxy.Control;
 using Airlock.Proxy.Denials;
 using Airlock.Proxy.Events;
+using Airlock.Proxy.Hosting;
 using Airlock.Proxy.Sessions;
 using Airlock.Proxy.Tls;
 using Airlock.Proxy.Transport;
@@ -41,6 +42,32 @@ internal sealed class TunnelSteps(ProxySession session, Func<string, SslStreamCe
     public ProxySession Session => session;
 
     public ProxyLimits Limits => limits;
+
+    /// <summary>
+    /// Runs one client connection through a front door: counts its bytes, lets Kestrel's own refusals be recorded
+    /// on it, and writes its one <c>close</c> event however it ends.
+    /// </summary>
+    public async Task RunConnectionAsync(
+        ConnectionContext context,
+        ConnectionDelegate next,
+        BadRequestEvents badRequests,
+        Func<ConnectionContext, ClientConnection, ConnectionDelegate, Task> handle)
+    {
+        var connection = new ClientConnection(session.Events.NewConnectionId(), context.RemoteEndPoint?.ToString(), session.Time.GetUtcNow());
+        var counting = new CountingDuplexPipe(context.Transport);
+        context.Transport = counting;
+        context.Items[typeof(ClientConnection)] = connection;
+        badRequests.Track(context.ConnectionId, connection);
+        try
+        {
+            await handle(context, connection, next).ConfigureAwait(false);
+        }
+        finally
+        {
+            badRequests.Forget(context.ConnectionId);
+            session.Events.Close(connection, session.Engine.Policy.Mode, counting.BytesIn, counting.BytesOut);
+        }
+    }
 
     /// <summary>Decides a connection; ask rules wait for the control plane here.</summary>
     public async Task<EgressDecision> DecideAsync(EgressDecisionEngine engine, ClientConnection connection, CanonicalHost host, int port, CancellationToken cancellationToken)
