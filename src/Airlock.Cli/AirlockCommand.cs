@@ -2,6 +2,7 @@ using System.CommandLine;
 using Airlock.Cli.Demo;
 using Airlock.Cli.Policies;
 using Airlock.Cli.Proxy;
+using Airlock.Cli.Run;
 
 namespace Airlock.Cli;
 
@@ -16,6 +17,8 @@ internal static class AirlockCommand
             PolicyCommands.Create(stdout, stderr),
             DemoCommand.Create(stdout, stderr),
             ProxyCommand.Create(stdout, stderr),
+            RunCommand.Create(stdout, stderr),
+            SandboxInitCommand.Create(stderr),
         };
 
         var configuration = new InvocationConfiguration { Output = stdout, Error = stderr };

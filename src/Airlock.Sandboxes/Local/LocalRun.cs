@@ -1,0 +1,231 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Airlock.Policy.Model;
+using Airlock.Proxy.Certificates;
+using Airlock.Proxy.Events;
+using Airlock.Proxy.Hosting;
+
+namespace Airlock.Sandboxes.Local;
+
+/// <summary>What <c>airlock run</c> runs, and under what.</summary>
+public sealed record LocalRunOptions
+{
+    /// <summary>The validated policy.</summary>
+    public required EgressPolicy Policy { get; init; }
+
+    /// <summary>The command and its arguments.</summary>
+    public required ImmutableArray<string> Command { get; init; }
+
+    /// <summary>How to start the <c>airlock</c> binary itself inside the sandbox (its init and bridge).</summary>
+    public required ImmutableArray<string> AirlockCommand { get; init; }
+
+    /// <summary>The working directory (read-write inside).</summary>
+    public required string WorkDirectory { get; init; }
+
+    /// <summary>Extra environment for the command (the host environment is not passed through).</summary>
+    public ImmutableDictionary<string, string> Environment { get; init; } = ImmutableDictionary<string, string>.Empty;
+
+    /// <summary>Secrets for <c>inject</c>: the proxy gets them, the sandbox never does.</summary>
+    public Func<string, string?> Secrets { get; init; } = _ => null;
+
+    /// <summary>Kill the command after this long (exit code 124).</summary>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <summary>Where the events go.</summary>
+    public required string EventsPath { get; init; }
+
+    /// <summary>The proxy's <c>--resolve</c> overrides.</summary>
+    public IReadOnlyDictionary<string, IPAddress[]> Resolve { get; init; } = new Dictionary<string, IPAddress[]>();
+
+    /// <summary>The proxy's extra upstream roots.</summary>
+    public X509Certificate2Collection UpstreamRoots { get; init; } = [];
+
+    /// <summary>Where denials and the summary are printed (null: nowhere).</summary>
+    public TextWriter? Report { get; init; }
+
+    /// <summary>Print each denial as it happens.</summary>
+    public bool ReportDenials { get; init; } = true;
+
+    /// <summary>The session id (default: a random one).</summary>
+    public string? SessionId { get; init; }
+}
+
+/// <summary>How a run ended.</summary>
+/// <param name="ExitCode">The command's exit code; 124 on timeout, 130 when interrupted.</param>
+/// <param name="Allowed">Allowed decisions.</param>
+/// <param name="Denied">Denied decisions.</param>
+/// <param name="BytesIn">Bytes from the sandbox to the proxy.</param>
+/// <param name="BytesOut">Bytes from the proxy to the sandbox.</param>
+/// <param name="EventsPath">Where the events are.</param>
+public sealed record LocalRunResult(int ExitCode, long Allowed, long Denied, long BytesIn, long BytesOut, string EventsPath);
+
+/// <summary>
+/// <c>airlock run</c>: one command in a local bubblewrap sandbox whose only way out is an in-process proxy on a
+/// unix socket. Everything the run creates (session directory, socket, processes) is gone when it returns.
+/// </summary>
+public static class LocalRun
+{
+    /// <summary>The exit code of a command killed by <see cref="LocalRunOptions.Timeout"/>.</summary>
+    public const int TimeoutExitCode = 124;
+
+    /// <summary>The exit code when the run was interrupted (Ctrl-C, SIGTERM).</summary>
+    public const int InterruptedExitCode = 130;
+
+    /// <summary>Runs the command and returns when it and the sandbox are gone.</summary>
+    public static async Task<LocalRunResult> RunAsync(LocalRunOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var sessionId = options.SessionId ?? "run_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6));
+        var sessionDirectory = Directory.CreateTempSubdirectory("airlock-session-");
+        try
+        {
+            var publicDirectory = Directory.CreateDirectory(Path.Combine(sessionDirectory.FullName, "public")).FullName;
+            using var ca = SessionCertificateAuthority.Create(sessionId, (options.Timeout ?? TimeSpan.FromHours(24)) + TimeSpan.FromHours(1));
+            await WritePublicFilesAsync(publicDirectory, ca, cancellationToken).ConfigureAwait(false);
+
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(options.EventsPath))!);
+            var file = NdjsonEventSink.Open(options.EventsPath);
+            var tally = new RunTally(options.ReportDenials ? options.Report : null);
+            int exitCode;
+            await using (file.ConfigureAwait(false))
+            {
+                var leaves = new LeafCertificateCache(ca);
+                var proxy = await ProxyServer.StartAsync(
+                    new ProxyOptions
+                    {
+                        Policy = options.Policy,
+                        SessionId = sessionId,
+                        LeafCertificates = leaves.GetContext,
+                        Events = new FanOutEventSink(file, tally),
+                        UnixSocketPath = Path.Combine(publicDirectory, "proxy.sock"),
+                        Resolve = options.Resolve,
+                        UpstreamRoots = options.UpstreamRoots,
+                        Secrets = options.Secrets,
+                    },
+                    cancellationToken).ConfigureAwait(false);
+                await using (proxy.ConfigureAwait(false))
+                {
+                    var arguments = BubblewrapCommand.Arguments(new BubblewrapSpec
+                    {
+                        Filesystem = options.Policy.Filesystem,
+                        WorkDirectory = Path.GetFullPath(options.WorkDirectory),
+                        Home = System.Environment.GetFolderPath(System.Environment.SpecialFolder.UserProfile),
+                        PublicDirectory = publicDirectory,
+                        Environment = BaseEnvironment().SetItems(options.Environment),
+                        Command = [.. options.AirlockCommand, "sandbox-init", "--", .. options.Command],
+                    });
+                    exitCode = await RunBubblewrapAsync(arguments, options.Timeout, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            var result = new LocalRunResult(exitCode, tally.Allowed, tally.Denied, tally.BytesIn, tally.BytesOut, Path.GetFullPath(options.EventsPath));
+            options.Report?.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"airlock: {result.Allowed} allowed, {result.Denied} denied, {result.BytesIn} bytes out of the sandbox, {result.BytesOut} bytes in; events: {result.EventsPath}"));
+            return result;
+        }
+        finally
+        {
+            sessionDirectory.Delete(recursive: true);
+        }
+    }
+
+    private static async Task WritePublicFilesAsync(string publicDirectory, SessionCertificateAuthority ca, CancellationToken cancellationToken)
+    {
+        ca.WriteCertificate(Path.Combine(publicDirectory, "ca.pem"));
+        var system = SandboxLayout.SystemBundlePaths.FirstOrDefault(File.Exists);
+        var bundle = system is null ? string.Empty : await File.ReadAllTextAsync(system, cancellationToken).ConfigureAwait(false);
+        await File.WriteAllTextAsync(Path.Combine(publicDirectory, "ca-bundle.pem"), bundle.TrimEnd() + "\n" + ca.CertificatePem.TrimEnd() + "\n", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The little of the host environment a command needs to behave (never credentials).</summary>
+    private static ImmutableDictionary<string, string> BaseEnvironment()
+    {
+        var environment = ImmutableDictionary.CreateBuilder<string, string>(StringComparer.Ordinal);
+        foreach (var name in new[] { "PATH", "LANG", "LC_ALL", "TERM", "TZ", "HOME", "USER" })
+        {
+            if (System.Environment.GetEnvironmentVariable(name) is { } value)
+            {
+                environment[name] = value;
+            }
+        }
+
+        environment.TryAdd("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        return environment.ToImmutable();
+    }
+
+    private static async Task<int> RunBubblewrapAsync(ImmutableArray<string> arguments, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo("bwrap") { UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("bwrap did not start");
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (timeout is { } limit)
+        {
+            deadline.CancelAfter(limit);
+        }
+
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
+            return process.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            // bwrap's pid namespace ends with it: killing the tree leaves nothing behind.
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+            return cancellationToken.IsCancellationRequested ? InterruptedExitCode : TimeoutExitCode;
+        }
+    }
+
+    /// <summary>Counts decisions and bytes for the summary, and prints each denial as it happens.</summary>
+    private sealed class RunTally(TextWriter? denials) : IEventSink
+    {
+        private long _allowed;
+        private long _denied;
+        private long _bytesIn;
+        private long _bytesOut;
+
+        public long Allowed => Interlocked.Read(ref _allowed);
+
+        public long Denied => Interlocked.Read(ref _denied);
+
+        public long BytesIn => Interlocked.Read(ref _bytesIn);
+
+        public long BytesOut => Interlocked.Read(ref _bytesOut);
+
+        public void Publish(EgressEvent egressEvent)
+        {
+            switch (egressEvent)
+            {
+                case { Type: EgressEventType.Close }:
+                    Interlocked.Add(ref _bytesIn, egressEvent.BytesIn ?? 0);
+                    Interlocked.Add(ref _bytesOut, egressEvent.BytesOut ?? 0);
+                    break;
+                case { Type: EgressEventType.Connection or EgressEventType.Request, Decision: "allow" }:
+                    Interlocked.Increment(ref _allowed);
+                    break;
+                case { Type: EgressEventType.Connection or EgressEventType.Request, Decision: "deny" }:
+                    Interlocked.Increment(ref _denied);
+                    denials?.WriteLine(DenialLine(egressEvent));
+                    break;
+            }
+        }
+
+        private static string DenialLine(EgressEvent e)
+        {
+            var target = e.Method == "CONNECT" || e.Path is null
+                ? $"CONNECT {e.Host}:{e.Port}"
+                : $"{e.Method} {e.Scheme}://{e.Host}{(e.Port is 80 or 443 ? string.Empty : ":" + e.Port?.ToString(CultureInfo.InvariantCulture))}{e.Path}";
+            return $"airlock: denied {target} ({e.Reason}{(e.WouldDeny ? ", audit: let through" : string.Empty)})";
+        }
+    }
+}
