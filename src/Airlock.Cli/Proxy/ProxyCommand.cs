@@ -30,7 +30,7 @@ internal static class ProxyCommand
         var caCertOut = new Option<string?>("--ca-cert-out") { Description = "Write the CA certificate (never the key) here, for clients to trust." };
         var lifetime = new Option<TimeSpan>("--session-lifetime") { Description = "Lifetime of a created session CA.", DefaultValueFactory = _ => TimeSpan.FromHours(24) };
         var upstreamCa = new Option<string?>("--upstream-ca") { Description = "Extra CA bundle (PEM) trusted for upstream TLS, besides the system roots." };
-        var resolve = new Option<string[]>("--resolve") { Description = "HOST=IP: resolve HOST to IP instead of DNS (the address checks still apply; repeatable)." };
+        var resolve = new Option<string[]>("--resolve") { Description = "HOST=IP[:PORT]: resolve HOST to IP instead of DNS, and dial PORT if given (the address checks still apply; repeatable)." };
         var secret = new Option<string[]>("--secret") { Description = "NAME=@file or NAME=env:VAR: a secret for 'inject' (repeatable)." };
         var events = new Option<string?>("--events") { Description = "Write NDJSON events to FILE, or '-' for stdout.", DefaultValueFactory = _ => "-" };
         var metrics = new Option<string?>("--metrics") { Description = "Serve Prometheus metrics at http://ADDR/metrics." };
@@ -82,7 +82,7 @@ internal static class ProxyCommand
                 return ExitCodes.Usage;
             }
 
-            if (!TryParseResolve(parse.GetValue(resolve) ?? [], out var overrides, out var resolveError))
+            if (!TryParseResolve(parse.GetValue(resolve) ?? [], out var overrides, out var resolvePorts, out var resolveError))
             {
                 Usage($"--resolve: {resolveError}");
                 return ExitCodes.Usage;
@@ -152,6 +152,7 @@ internal static class ProxyCommand
                         UnixSocketPath = parse.GetValue(unix),
                         MetricsListen = metricsEndpoint,
                         Resolve = overrides,
+                        ResolvePorts = resolvePorts,
                         UpstreamRoots = upstreamRoots,
                         Secrets = name => secrets.GetValueOrDefault(name),
                         Control = controlEndpoint,
@@ -235,23 +236,38 @@ internal static class ProxyCommand
         return string.Join(", ", parts);
     }
 
-    internal static bool TryParseResolve(string[] values, out Dictionary<string, IPAddress[]> overrides, out string? error)
+    /// <summary>
+    /// Parses <c>HOST=IP</c> (and <c>HOST=IP:PORT</c> or <c>HOST=[IPv6]:PORT</c>, which also dials PORT instead of the
+    /// requested port: for offline demos and tests).
+    /// </summary>
+    internal static bool TryParseResolve(string[] values, out Dictionary<string, IPAddress[]> overrides, out Dictionary<string, int> ports, out string? error)
     {
         var map = new Dictionary<string, List<IPAddress>>(StringComparer.Ordinal);
+        ports = new Dictionary<string, int>(StringComparer.Ordinal);
+        overrides = [];
         foreach (var value in values)
         {
             var equals = value.IndexOf('=', StringComparison.Ordinal);
-            if (equals <= 0 || !IPAddress.TryParse(value.AsSpan(equals + 1).Trim('[').Trim(']'), out var address))
+            var target = equals > 0 ? value[(equals + 1)..] : string.Empty;
+            int? port = null;
+            if (!IPAddress.TryParse(target.Trim('[', ']'), out var address))
             {
-                error = $"'{value}' is not HOST=IP";
-                overrides = [];
-                return false;
+                var colon = target.LastIndexOf(':');
+                if (colon <= 0
+                    || !IPAddress.TryParse(target[..colon].Trim('[', ']'), out address)
+                    || !int.TryParse(target.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var parsed)
+                    || parsed is < 1 or > 65535)
+                {
+                    error = $"'{value}' is not HOST=IP or HOST=IP:PORT";
+                    return false;
+                }
+
+                port = parsed;
             }
 
             if (!HostCanonicalizer.TryCanonicalize(value.AsSpan(0, equals), out var host, out var hostError))
             {
                 error = $"'{value[..equals]}': {hostError}";
-                overrides = [];
                 return false;
             }
 
@@ -261,6 +277,10 @@ internal static class ProxyCommand
             }
 
             list.Add(address);
+            if (port is { } mapped)
+            {
+                ports[host.Value] = mapped;
+            }
         }
 
         overrides = map.ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal);

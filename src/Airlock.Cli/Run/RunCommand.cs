@@ -21,7 +21,7 @@ internal static class RunCommand
         var timeout = new Option<TimeSpan?>("--timeout") { Description = "Kill the command after this long (exit code 124)." };
         var events = new Option<string?>("--events") { Description = "Write NDJSON events here (default: ~/.local/state/airlock/events/SESSION.ndjson)." };
         var quiet = new Option<bool>("--quiet") { Description = "Do not print denials as they happen." };
-        var resolve = new Option<string[]>("--resolve") { Description = "HOST=IP for the proxy (repeatable; the address checks still apply)." };
+        var resolve = new Option<string[]>("--resolve") { Description = "HOST=IP[:PORT] for the proxy (repeatable; the address checks still apply)." };
         var upstreamCa = new Option<string?>("--upstream-ca") { Description = "Extra PEM roots the proxy trusts upstream." };
         var command = new Argument<string[]>("COMMAND") { Description = "The command and its arguments (after --).", Arity = ArgumentArity.OneOrMore };
 
@@ -63,7 +63,7 @@ internal static class RunCommand
                 return ExitCodes.Usage;
             }
 
-            if (!ProxyCommand.TryParseResolve(parse.GetValue(resolve) ?? [], out var overrides, out var resolveError))
+            if (!ProxyCommand.TryParseResolve(parse.GetValue(resolve) ?? [], out var overrides, out var resolvePorts, out var resolveError))
             {
                 Usage($"--resolve: {resolveError}");
                 return ExitCodes.Usage;
@@ -108,6 +108,7 @@ internal static class RunCommand
                     Timeout = parse.GetValue(timeout),
                     EventsPath = eventsPath,
                     Resolve = overrides,
+                    ResolvePorts = resolvePorts,
                     UpstreamRoots = roots,
                     Report = stderr,
                     ReportDenials = !parse.GetValue(quiet),

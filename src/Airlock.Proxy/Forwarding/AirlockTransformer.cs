@@ -12,6 +12,7 @@ namespace Airlock.Proxy.Forwarding;
 /// </summary>
 internal sealed class AirlockTransformer(
     IPAddress dialAddress,
+    int? dialPort,
     string? normalizedPathAndQuery,
     IReadOnlyList<(string Header, string Value)> injections,
     Action<HttpResponseMessage?>? onResponse = null)
@@ -29,6 +30,10 @@ internal sealed class AirlockTransformer(
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken).ConfigureAwait(false);
         proxyRequest.Options.Set(UpstreamClient.DialAddress, dialAddress);
+        if (dialPort is { } port)
+        {
+            proxyRequest.Options.Set(UpstreamClient.DialPort, port);
+        }
         if (normalizedPathAndQuery is not null)
         {
             proxyRequest.RequestUri = new Uri(destinationPrefix + normalizedPathAndQuery, UriKind.Absolute);

@@ -148,7 +148,7 @@ internal sealed class ProxyRequestHandler(
         }
 
         connection.ResolvedIp = resolved.Address!.ToString();
-        var tunnel = new Tunnel(host, port, scheme, resolved.Address);
+        var tunnel = new Tunnel(host, port, scheme, resolved.Address, DialPort: resolved.DialPort);
         await DecideAndForwardAsync(context, connection, tunnel, decision, method, pathAndQuery).ConfigureAwait(false);
     }
 
@@ -202,7 +202,7 @@ internal sealed class ProxyRequestHandler(
             destination,
             upstream,
             requestConfig,
-            new AirlockTransformer(tunnel.DialAddress!, normalized, injections, _ => metrics.ObserveUpstreamLatency(session.Time.GetElapsedTime(started)))).ConfigureAwait(false);
+            new AirlockTransformer(tunnel.DialAddress!, tunnel.DialPort, normalized, injections, _ => metrics.ObserveUpstreamLatency(session.Time.GetElapsedTime(started)))).ConfigureAwait(false);
 
         if (error == ForwarderError.None)
         {

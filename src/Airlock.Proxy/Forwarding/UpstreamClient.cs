@@ -15,6 +15,9 @@ internal static class UpstreamClient
     /// <summary>The classified address a request must be sent to.</summary>
     public static readonly HttpRequestOptionsKey<IPAddress> DialAddress = new("airlock.dial-address");
 
+    /// <summary>A port to dial instead of the request's (offline demos and tests).</summary>
+    public static readonly HttpRequestOptionsKey<int> DialPort = new("airlock.dial-port");
+
     public static HttpMessageInvoker Create(X509Certificate2Collection extraRoots, TimeSpan connectTimeout)
     {
         var handler = new SocketsHttpHandler
@@ -50,7 +53,8 @@ internal static class UpstreamClient
         var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
-            await socket.ConnectAsync(new IPEndPoint(address, context.DnsEndPoint.Port), cancellationToken).ConfigureAwait(false);
+            var port = context.InitialRequestMessage.Options.TryGetValue(DialPort, out var mapped) ? mapped : context.DnsEndPoint.Port;
+            await socket.ConnectAsync(new IPEndPoint(address, port), cancellationToken).ConfigureAwait(false);
             return new NetworkStream(socket, ownsSocket: true);
         }
         catch

@@ -137,7 +137,7 @@ internal sealed class ExplicitFrontDoor(TunnelSteps steps, BadRequestEvents badR
         connection.Tls = protocol == RuleProtocol.Tcp ? "none" : tls == TlsMode.Passthrough ? "passthrough" : "inspect";
         var relay = protocol == RuleProtocol.Tcp || tls == TlsMode.Passthrough;
         using var upstream = relay
-            ? await steps.DialAsync(context, connection, address, connect.Host, connect.Port, mode, answerWithHttp: true).ConfigureAwait(false)
+            ? await steps.DialAsync(context, connection, address, connect.Host, resolved.DialPort ?? connect.Port, mode, answerWithHttp: true).ConfigureAwait(false)
             : null;
         if (relay && upstream is null)
         {
@@ -189,11 +189,11 @@ internal sealed class ExplicitFrontDoor(TunnelSteps steps, BadRequestEvents badR
 
             connection.Tls = "none";
             connection.Scheme = "http";
-            context.Items[typeof(Tunnel)] = new Tunnel(connect.Host, connect.Port, "http", address, Connection: decision);
+            context.Items[typeof(Tunnel)] = new Tunnel(connect.Host, connect.Port, "http", address, DialPort: resolved.DialPort, Connection: decision);
             await next(context).ConfigureAwait(false);
             return;
         }
 
-        await steps.InterceptAsync(context, connection, connect.Host.Value, new Tunnel(connect.Host, connect.Port, "https", address, Connection: decision), next).ConfigureAwait(false);
+        await steps.InterceptAsync(context, connection, connect.Host.Value, new Tunnel(connect.Host, connect.Port, "https", address, DialPort: resolved.DialPort, Connection: decision), next).ConfigureAwait(false);
     }
 }

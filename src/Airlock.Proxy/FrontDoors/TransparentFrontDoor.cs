@@ -93,7 +93,7 @@ internal sealed class TransparentFrontDoor(TunnelSteps steps, BadRequestEvents b
         session.Events.Decision(EgressEventType.Connection, connection, decision);
         if (relay)
         {
-            using var upstream = await steps.DialAsync(context, connection, address, host, original.Port, mode, answerWithHttp: false).ConfigureAwait(false);
+            using var upstream = await steps.DialAsync(context, connection, address, host, resolved.DialPort ?? original.Port, mode, answerWithHttp: false).ConfigureAwait(false);
             if (upstream is not null)
             {
                 await TcpRelay.RunAsync(context.Transport, upstream, steps.Limits.TunnelLifetime, context.ConnectionClosed).ConfigureAwait(false);
@@ -102,7 +102,7 @@ internal sealed class TransparentFrontDoor(TunnelSteps steps, BadRequestEvents b
             return;
         }
 
-        var tunnel = new Tunnel(host, original.Port, peek.IsTls ? "https" : "http", address, Connection: decision);
+        var tunnel = new Tunnel(host, original.Port, peek.IsTls ? "https" : "http", address, DialPort: resolved.DialPort, Connection: decision);
         if (peek.IsTls)
         {
             await steps.InterceptAsync(context, connection, host.Value, tunnel, next).ConfigureAwait(false);

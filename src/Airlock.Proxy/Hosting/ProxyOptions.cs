@@ -35,6 +35,9 @@ public sealed record ProxyOptions
     /// <summary>Names resolved to these addresses instead of DNS (the address checks still apply).</summary>
     public IReadOnlyDictionary<string, IPAddress[]> Resolve { get; init; } = new Dictionary<string, IPAddress[]>();
 
+    /// <summary>Ports to dial instead of the requested one for overridden names (offline demos and tests).</summary>
+    public IReadOnlyDictionary<string, int> ResolvePorts { get; init; } = new Dictionary<string, int>();
+
     /// <summary>Extra roots trusted for upstream TLS besides the system's (corporate roots, tests).</summary>
     public X509Certificate2Collection UpstreamRoots { get; init; } = [];
 

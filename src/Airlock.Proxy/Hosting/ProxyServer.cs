@@ -65,7 +65,7 @@ public sealed class ProxyServer : IAsyncDisposable
         }
 
         var limits = options.Limits;
-        var resolver = new DestinationResolver(options.Resolve, OwnAddresses(options.Listen), limits.ConnectTimeout);
+        var resolver = new DestinationResolver(options.Resolve, OwnAddresses(options.Listen), limits.ConnectTimeout, ports: options.ResolvePorts);
         ProxySession? session = null;
         ControlChannel? control = null;
         var events = options.Events;

@@ -12,7 +12,8 @@ namespace Airlock.Proxy.Resolution;
 /// <param name="Refusal">When refused: <see cref="DecisionReason.BlockedAddress"/> or <see cref="DecisionReason.DeniedAddress"/>.</param>
 /// <param name="Failure">When the name did not resolve: a user-readable cause.</param>
 /// <param name="Detail">The classification detail of the refused or chosen address.</param>
-internal readonly record struct ResolvedDestination(IPAddress? Address, DecisionReason? Refusal, string? Failure, string Detail)
+/// <param name="DialPort">A port to dial instead of the requested one (offline demos and tests only).</param>
+internal readonly record struct ResolvedDestination(IPAddress? Address, DecisionReason? Refusal, string? Failure, string Detail, int? DialPort = null)
 {
     public bool CanDial => Address is not null;
 }
@@ -25,6 +26,7 @@ internal readonly record struct ResolvedDestination(IPAddress? Address, Decision
 internal sealed class DestinationResolver
 {
     private readonly FrozenDictionary<string, IPAddress[]> _overrides;
+    private readonly FrozenDictionary<string, int> _ports;
     private readonly Func<string, CancellationToken, Task<IPAddress[]>> _dns;
     private readonly TimeSpan _timeout;
 
@@ -32,9 +34,11 @@ internal sealed class DestinationResolver
         IReadOnlyDictionary<string, IPAddress[]> overrides,
         IReadOnlySet<IPAddress> proxyAddresses,
         TimeSpan timeout,
-        Func<string, CancellationToken, Task<IPAddress[]>>? dns = null)
+        Func<string, CancellationToken, Task<IPAddress[]>>? dns = null,
+        IReadOnlyDictionary<string, int>? ports = null)
     {
         _overrides = overrides.ToFrozenDictionary(StringComparer.Ordinal);
+        _ports = (ports ?? new Dictionary<string, int>()).ToFrozenDictionary(StringComparer.Ordinal);
         ProxyAddresses = proxyAddresses;
         _timeout = timeout;
         _dns = dns ?? ((name, ct) => Dns.GetHostAddressesAsync(name, ct));
@@ -95,6 +99,6 @@ internal sealed class DestinationResolver
             }
         }
 
-        return new ResolvedDestination(dial, null, null, chosen!.Value.Detail);
+        return new ResolvedDestination(dial, null, null, chosen!.Value.Detail, _ports.TryGetValue(host.Value, out var port) ? port : null);
     }
 }

@@ -13,6 +13,7 @@ namespace Airlock.Proxy.Tunnels;
 /// <param name="Scheme"><c>https</c> after interception, <c>http</c> for plain HTTP inside a tunnel.</param>
 /// <param name="DialAddress">The classified address every request is sent to (null on a refused tunnel).</param>
 /// <param name="Refusal">When set, every request on this tunnel is answered with this refusal.</param>
+/// <param name="DialPort">A port to dial instead of <paramref name="Port"/> (offline demos and tests).</param>
 /// <param name="Connection">The connection-level decision that opened the tunnel (an approved ask stays approved for its requests).</param>
 internal sealed record Tunnel(
     CanonicalHost Host,
@@ -20,6 +21,7 @@ internal sealed record Tunnel(
     string Scheme,
     IPAddress? DialAddress,
     TunnelRefusal? Refusal = null,
+    int? DialPort = null,
     Airlock.Policy.Decisions.EgressDecision? Connection = null);
 
 /// <summary>

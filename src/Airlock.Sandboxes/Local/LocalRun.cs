@@ -40,6 +40,9 @@ public sealed record LocalRunOptions
     /// <summary>The proxy's <c>--resolve</c> overrides.</summary>
     public IReadOnlyDictionary<string, IPAddress[]> Resolve { get; init; } = new Dictionary<string, IPAddress[]>();
 
+    /// <summary>The proxy's port overrides for <see cref="Resolve"/> names.</summary>
+    public IReadOnlyDictionary<string, int> ResolvePorts { get; init; } = new Dictionary<string, int>();
+
     /// <summary>The proxy's extra upstream roots.</summary>
     public X509Certificate2Collection UpstreamRoots { get; init; } = [];
 
@@ -102,6 +105,7 @@ public static class LocalRun
                         Events = new FanOutEventSink(file, tally),
                         UnixSocketPath = Path.Combine(publicDirectory, "proxy.sock"),
                         Resolve = options.Resolve,
+                        ResolvePorts = options.ResolvePorts,
                         UpstreamRoots = options.UpstreamRoots,
                         Secrets = options.Secrets,
                     },
