@@ -28,7 +28,7 @@ internal static class ProxyCommand
         var caCert = new Option<string?>("--ca-cert") { Description = "CA certificate (PEM), with --ca-key." };
         var caKey = new Option<string?>("--ca-key") { Description = "CA private key (PEM), with --ca-cert." };
         var caCertOut = new Option<string?>("--ca-cert-out") { Description = "Write the CA certificate (never the key) here, for clients to trust." };
-        var lifetime = new Option<TimeSpan>("--session-lifetime") { Description = "Lifetime of a created session CA.", DefaultValueFactory = _ => TimeSpan.FromHours(24) };
+        var lifetime = new Option<TimeSpan?>("--session-lifetime") { Description = "Lifetime of a created session CA, e.g. 24h.", CustomParser = Run.Durations.Parse };
         var upstreamCa = new Option<string?>("--upstream-ca") { Description = "Extra CA bundle (PEM) trusted for upstream TLS, besides the system roots." };
         var resolve = new Option<string[]>("--resolve") { Description = "HOST=IP[:PORT]: resolve HOST to IP instead of DNS, and dial PORT if given (the address checks still apply; repeatable)." };
         var secret = new Option<string[]>("--secret") { Description = "NAME=@file or NAME=env:VAR: a secret for 'inject' (repeatable)." };
@@ -108,9 +108,9 @@ internal static class ProxyCommand
             {
                 ca = (parse.GetValue(caDir), parse.GetValue(caCert), parse.GetValue(caKey)) switch
                 {
-                    ({ } dir, null, null) => SessionCertificateAuthority.LoadOrCreateInDirectory(dir, sessionId, parse.GetValue(lifetime)),
+                    ({ } dir, null, null) => SessionCertificateAuthority.LoadOrCreateInDirectory(dir, sessionId, parse.GetValue(lifetime) ?? TimeSpan.FromHours(24)),
                     (null, { } cert, { } key) => SessionCertificateAuthority.Load(cert, key),
-                    (null, null, null) => SessionCertificateAuthority.Create(sessionId, parse.GetValue(lifetime)),
+                    (null, null, null) => SessionCertificateAuthority.Create(sessionId, parse.GetValue(lifetime) ?? TimeSpan.FromHours(24)),
                     _ => throw new CertificateAuthorityException("give either --ca-dir, or both --ca-cert and --ca-key"),
                 };
                 if (parse.GetValue(upstreamCa) is { } bundle)

@@ -18,7 +18,7 @@ internal static class RunCommand
         var workdir = new Option<string?>("--workdir") { Description = "Working directory, read-write inside (default: the current directory)." };
         var env = new Option<string[]>("--env") { Description = "K=V for the command (repeatable; the host environment is not passed through)." };
         var secret = new Option<string[]>("--secret") { Description = "NAME=@file or NAME=env:VAR: a secret for 'inject', given to the proxy only (repeatable)." };
-        var timeout = new Option<TimeSpan?>("--timeout") { Description = "Kill the command after this long (exit code 124)." };
+        var timeout = new Option<TimeSpan?>("--timeout") { Description = "Kill the command after this long, e.g. 30s, 10m (exit code 124).", CustomParser = Durations.Parse };
         var events = new Option<string?>("--events") { Description = "Write NDJSON events here (default: ~/.local/state/airlock/events/SESSION.ndjson)." };
         var quiet = new Option<bool>("--quiet") { Description = "Do not print denials as they happen." };
         var resolve = new Option<string[]>("--resolve") { Description = "HOST=IP[:PORT] for the proxy (repeatable; the address checks still apply)." };
