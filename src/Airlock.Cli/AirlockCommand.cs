@@ -18,7 +18,6 @@ internal static class AirlockCommand
             DemoCommand.Create(stdout, stderr),
             ProxyCommand.Create(stdout, stderr),
             RunCommand.Create(stdout, stderr),
-            SandboxInitCommand.Create(stderr),
         };
 
         var configuration = new InvocationConfiguration { Output = stdout, Error = stderr };

@@ -133,37 +133,38 @@ internal static class RunCommand
 
 /// <summary>
 /// <c>airlock sandbox-init -- COMMAND</c>, run by bubblewrap inside the sandbox: starts the bridge to the proxy,
-/// then the command, and exits with its exit code. Not for people.
+/// then the command, and exits with its exit code. Not for people, and on every sandbox's start path, so
+/// <c>Program</c> dispatches to it before building the command tree.
 /// </summary>
-internal static class SandboxInitCommand
+internal static class SandboxInit
 {
-    public static Command Create(TextWriter stderr)
-    {
-        var command = new Argument<string[]>("COMMAND") { Arity = ArgumentArity.OneOrMore };
-        var init = new Command("sandbox-init", "Inside a sandbox: start the bridge to the proxy, then the command.") { command };
-        init.Hidden = true;
-        init.SetAction(async (parse, cancellationToken) =>
-        {
-            var argv = parse.GetRequiredValue(command);
-            await using var bridge = SandboxBridge.Start(SandboxLayout.ProxySocket);
-            var start = new ProcessStartInfo(argv[0]) { UseShellExecute = false };
-            foreach (var argument in argv.Skip(1))
-            {
-                start.ArgumentList.Add(argument);
-            }
+    public const string Verb = "sandbox-init";
 
-            try
-            {
-                using var child = Process.Start(start)!;
-                await child.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-                return child.ExitCode;
-            }
-            catch (System.ComponentModel.Win32Exception e)
-            {
-                stderr.WriteLine($"airlock: cannot run '{argv[0]}': {e.Message}");
-                return 127;
-            }
-        });
-        return init;
+    public static async Task<int> RunAsync(string[] argv, TextWriter stderr)
+    {
+        if (argv.Length == 0)
+        {
+            stderr.WriteLine("airlock sandbox-init: no command");
+            return ExitCodes.Usage;
+        }
+
+        await using var bridge = SandboxBridge.Start(SandboxLayout.ProxySocket);
+        var start = new ProcessStartInfo(argv[0]) { UseShellExecute = false };
+        foreach (var argument in argv.Skip(1))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        try
+        {
+            using var child = Process.Start(start)!;
+            await child.WaitForExitAsync().ConfigureAwait(false);
+            return child.ExitCode;
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            stderr.WriteLine($"airlock: cannot run '{argv[0]}': {e.Message}");
+            return 127;
+        }
     }
 }
