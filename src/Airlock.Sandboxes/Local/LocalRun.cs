@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using Airlock.Policy.Model;
 using Airlock.Proxy.Certificates;
@@ -95,33 +96,47 @@ public static class LocalRun
             int exitCode;
             await using (file.ConfigureAwait(false))
             {
+                // Bind the proxy's socket now and start the proxy and the sandbox at the same time: the bridge's
+                // first connections wait in the socket's backlog until the proxy accepts them.
+                var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                listener.Bind(new UnixDomainSocketEndPoint(Path.Combine(publicDirectory, "proxy.sock")));
+                listener.Listen(512);
+                var handle = listener.SafeHandle.DangerousGetHandle();
+
+                // Kestrel takes the descriptor over and closes it; this Socket must never close it too.
+                listener.SafeHandle.SetHandleAsInvalid();
                 var leaves = new LeafCertificateCache(ca);
-                var proxy = await ProxyServer.StartAsync(
+                var starting = ProxyServer.StartAsync(
                     new ProxyOptions
                     {
                         Policy = options.Policy,
                         SessionId = sessionId,
                         LeafCertificates = leaves.GetContext,
                         Events = new FanOutEventSink(file, tally),
-                        UnixSocketPath = Path.Combine(publicDirectory, "proxy.sock"),
+                        UnixListenHandle = handle,
                         Resolve = options.Resolve,
                         ResolvePorts = options.ResolvePorts,
                         UpstreamRoots = options.UpstreamRoots,
                         Secrets = options.Secrets,
                     },
-                    cancellationToken).ConfigureAwait(false);
-                await using (proxy.ConfigureAwait(false))
+                    cancellationToken);
+                var arguments = BubblewrapCommand.Arguments(new BubblewrapSpec
                 {
-                    var arguments = BubblewrapCommand.Arguments(new BubblewrapSpec
-                    {
-                        Filesystem = options.Policy.Filesystem,
-                        WorkDirectory = Path.GetFullPath(options.WorkDirectory),
-                        Home = System.Environment.GetFolderPath(System.Environment.SpecialFolder.UserProfile),
-                        PublicDirectory = publicDirectory,
-                        Environment = BaseEnvironment().SetItems(options.Environment),
-                        Command = [.. options.AirlockCommand, "sandbox-init", "--", .. options.Command],
-                    });
+                    Filesystem = options.Policy.Filesystem,
+                    WorkDirectory = Path.GetFullPath(options.WorkDirectory),
+                    Home = System.Environment.GetFolderPath(System.Environment.SpecialFolder.UserProfile),
+                    PublicDirectory = publicDirectory,
+                    Environment = BaseEnvironment().SetItems(options.Environment),
+                    Command = [.. options.AirlockCommand, "sandbox-init", "--", .. options.Command],
+                });
+                try
+                {
                     exitCode = await RunBubblewrapAsync(arguments, options.Timeout, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    var proxy = await starting.ConfigureAwait(false);
+                    await proxy.DisposeAsync().ConfigureAwait(false);
                 }
             }
 
