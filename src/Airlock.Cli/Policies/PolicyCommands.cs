@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Net;
 using Airlock.Cli.Console;
 using Airlock.Policy.Decisions;
-using Airlock.Policy.Hosts;
 using Airlock.Policy.Loading;
 using Airlock.Policy.Model;
 using Airlock.Policy.Schema;
@@ -78,14 +77,14 @@ internal static class PolicyCommands
                 return ExitCodes.Usage;
             }
 
-            if (!TryParseResolve(parse.GetValue(resolve) ?? [], out var addresses, out var resolveError))
+            if (!ResolveOverrides.TryParse(parse.GetValue(resolve) ?? [], out var overrides, out _, out var resolveError))
             {
                 stderr.WriteLine($"airlock: --resolve: {resolveError}");
                 return ExitCodes.Usage;
             }
 
             var explanation = PolicyExplanation.Explain(
-                EgressDecisionEngine.Compile(policy), target, parse.GetRequiredValue(method), addresses);
+                EgressDecisionEngine.Compile(policy), target, parse.GetRequiredValue(method), overrides.ToDictionary(p => p.Key, p => (IReadOnlyList<IPAddress>)p.Value, StringComparer.Ordinal));
             if (parse.GetValue(output) == "json")
             {
                 ExplanationJson.Write(stdout, policy, explanation);
@@ -133,40 +132,5 @@ internal static class PolicyCommands
         return string.Create(
             CultureInfo.InvariantCulture,
             $"{file}: ok: {policy.Egress.Length} rules ({Count(RuleKind.Allow)} allow, {Count(RuleKind.Deny)} deny, {Count(RuleKind.Ask)} ask), mode {mode}, default {fallback}{warned}");
-    }
-
-    private static bool TryParseResolve(
-        string[] values,
-        out IReadOnlyDictionary<string, IReadOnlyList<IPAddress>> addresses,
-        out string? error)
-    {
-        var map = new Dictionary<string, List<IPAddress>>(StringComparer.Ordinal);
-        addresses = new Dictionary<string, IReadOnlyList<IPAddress>>();
-        foreach (var value in values)
-        {
-            var equals = value.IndexOf('=', StringComparison.Ordinal);
-            if (equals <= 0 || !IPAddress.TryParse(value.AsSpan(equals + 1).Trim('[').Trim(']'), out var address))
-            {
-                error = $"'{value}' is not HOST=IP";
-                return false;
-            }
-
-            if (!HostCanonicalizer.TryCanonicalize(value.AsSpan(0, equals), out var host, out var hostError))
-            {
-                error = $"'{value[..equals]}': {hostError}";
-                return false;
-            }
-
-            if (!map.TryGetValue(host.Value, out var list))
-            {
-                map[host.Value] = list = [];
-            }
-
-            list.Add(address);
-        }
-
-        addresses = map.ToDictionary(p => p.Key, p => (IReadOnlyList<IPAddress>)p.Value, StringComparer.Ordinal);
-        error = null;
-        return true;
     }
 }

@@ -3,7 +3,6 @@ using System.Net;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Airlock.Policy.Hosts;
 using Airlock.Policy.Loading;
 using Airlock.Proxy.Certificates;
 using Airlock.Proxy.Control;
@@ -82,7 +81,7 @@ internal static class ProxyCommand
                 return ExitCodes.Usage;
             }
 
-            if (!TryParseResolve(parse.GetValue(resolve) ?? [], out var overrides, out var resolvePorts, out var resolveError))
+            if (!ResolveOverrides.TryParse(parse.GetValue(resolve) ?? [], out var overrides, out var resolvePorts, out var resolveError))
             {
                 Usage($"--resolve: {resolveError}");
                 return ExitCodes.Usage;
@@ -234,57 +233,5 @@ internal static class ProxyCommand
         }
 
         return string.Join(", ", parts);
-    }
-
-    /// <summary>
-    /// Parses <c>HOST=IP</c> (and <c>HOST=IP:PORT</c> or <c>HOST=[IPv6]:PORT</c>, which also dials PORT instead of the
-    /// requested port: for offline demos and tests).
-    /// </summary>
-    internal static bool TryParseResolve(string[] values, out Dictionary<string, IPAddress[]> overrides, out Dictionary<string, int> ports, out string? error)
-    {
-        var map = new Dictionary<string, List<IPAddress>>(StringComparer.Ordinal);
-        ports = new Dictionary<string, int>(StringComparer.Ordinal);
-        overrides = [];
-        foreach (var value in values)
-        {
-            var equals = value.IndexOf('=', StringComparison.Ordinal);
-            var target = equals > 0 ? value[(equals + 1)..] : string.Empty;
-            int? port = null;
-            if (!IPAddress.TryParse(target.Trim('[', ']'), out var address))
-            {
-                var colon = target.LastIndexOf(':');
-                if (colon <= 0
-                    || !IPAddress.TryParse(target[..colon].Trim('[', ']'), out address)
-                    || !int.TryParse(target.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var parsed)
-                    || parsed is < 1 or > 65535)
-                {
-                    error = $"'{value}' is not HOST=IP or HOST=IP:PORT";
-                    return false;
-                }
-
-                port = parsed;
-            }
-
-            if (!HostCanonicalizer.TryCanonicalize(value.AsSpan(0, equals), out var host, out var hostError))
-            {
-                error = $"'{value[..equals]}': {hostError}";
-                return false;
-            }
-
-            if (!map.TryGetValue(host.Value, out var list))
-            {
-                map[host.Value] = list = [];
-            }
-
-            list.Add(address);
-            if (port is { } mapped)
-            {
-                ports[host.Value] = mapped;
-            }
-        }
-
-        overrides = map.ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal);
-        error = null;
-        return true;
     }
 }

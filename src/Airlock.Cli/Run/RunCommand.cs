@@ -63,7 +63,7 @@ internal static class RunCommand
                 return ExitCodes.Usage;
             }
 
-            if (!ProxyCommand.TryParseResolve(parse.GetValue(resolve) ?? [], out var overrides, out var resolvePorts, out var resolveError))
+            if (!ResolveOverrides.TryParse(parse.GetValue(resolve) ?? [], out var overrides, out var resolvePorts, out var resolveError))
             {
                 Usage($"--resolve: {resolveError}");
                 return ExitCodes.Usage;
