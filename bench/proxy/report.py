@@ -157,6 +157,7 @@ mem_kb = next((int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith(
 meta = {
     "airlock_commit": os.environ.get("BENCH_COMMIT"),
     "airlock_binary": "NativeAOT, artifacts/aot/airlock",
+    "airlock_env": os.environ.get("BENCH_AIRLOCK_ENV") or None,
     "machine": {"cpu": cpu, "cores": os.cpu_count(), "mem_gib": round(mem_kb / 1048576, 1), "kernel": platform.release(),
                 "os": first_line(sh("sh", "-c", ". /etc/os-release && echo $PRETTY_NAME"))},
     "versions": {

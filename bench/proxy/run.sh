@@ -23,7 +23,9 @@
 # Knobs (environment): BENCH_DURATION (10 s), BENCH_WARMUP (2 s), BENCH_CONCURRENCY (50), BENCH_REPEATS (3),
 # BENCH_TUNNELS (1000), BENCH_PORT_BASE (18440: proxies on BASE+11…, all on 127.0.0.1), BENCH_ORIGIN_PORT (443), BENCH_TARGETS (all), BENCH_HEY (1), BENCH_LARGE (1),
 # BENCH_RATE (1000: also a paced run at this total req/s for latency at equal load; 0 skips it),
-# BENCH_KEEP (0: keep the temp dir with logs and events).
+# BENCH_KEEP (0: keep the temp dir with logs and events), BENCH_AIRLOCK_ENV (empty: extra environment for the
+# Airlock processes, e.g. "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1", for experiments only; the
+# recorded results use none and say so), BENCH_RESULTS (bench/proxy/results: where the summary goes).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -203,7 +205,8 @@ start_airlock() { # name port metrics-port; sets airlock_pid
   local args=(proxy --policy "$tmp/airlock-$1.yaml" --listen "127.0.0.1:$2" --ca-cert-out "$tmp/airlock-$1-ca.pem"
     --events "$tmp/airlock-$1-events.ndjson" --resolve bench.test=127.0.0.1 --upstream-ca "$tmp/ca.pem")
   [[ -n "$3" ]] && args+=(--metrics "127.0.0.1:$3")
-  "$airlock" "${args[@]}" >"$tmp/airlock-$1.log" 2>&1 &
+  # shellcheck disable=SC2086 # BENCH_AIRLOCK_ENV is a list of NAME=VALUE words
+  env ${BENCH_AIRLOCK_ENV:-} "$airlock" "${args[@]}" >"$tmp/airlock-$1.log" 2>&1 &
   airlock_pid=$!
   pids+=("$airlock_pid")
   wait_port 127.0.0.1 "$2" "airlock ($1)" "$airlock_pid"
@@ -427,11 +430,12 @@ done
 # ---------------------------------------------------------------- report
 commit=$(git -C "$root" rev-parse --short HEAD)
 dirty=$(git -C "$root" status --porcelain -- src | grep -q . && echo "+dirty" || true)
-mkdir -p "$root/bench/proxy/results"
+results=${BENCH_RESULTS:-$root/bench/proxy/results}
+mkdir -p "$results"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
-out="$root/bench/proxy/results/$stamp.json"
+out="$results/$stamp.json"
 BENCH_RAW="$raw" BENCH_OUT="$out" BENCH_COMMIT="$commit$dirty" BENCH_TARGETS="${targets[*]}" \
   BENCH_DURATION="$duration" BENCH_WARMUP="$warmup" BENCH_CONCURRENCY="$concurrency" BENCH_REPEATS="$repeats" \
-  BENCH_TUNNELS="$tunnel_count" BENCH_RATE="$rate" BENCH_AIRLOCK="$airlock" \
-  python3 "$root/bench/proxy/report.py"
+  BENCH_TUNNELS="$tunnel_count" BENCH_RATE="$rate" BENCH_AIRLOCK_ENV="${BENCH_AIRLOCK_ENV:-}" BENCH_AIRLOCK="$airlock" \
+  python3 -B "$root/bench/proxy/report.py"
 log "raw results: $out"
