@@ -221,8 +221,8 @@ p("|---|---:|---:|---:|---:|---:|---|---:|---|")
 for t in targets:
     if t in loadgen:
         s = loadgen[t]
-        added = "–" if t == "direct" else f"{s['added_p99_ms']:+.2f} ms"
-        p(f"| {t} | {fmt(s['rps'])} | {s.get('x_direct', 0):.2f} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {added} | {', '.join(fmt(x) for x in s['rps_runs'])} | {s['errors']} | {fmt(s['proxy_cpu_us_per_req'])}, {fmt(s['origin_cpu_us_per_req'])}, {fmt(s['client_cpu_us_per_req'])} |")
+        added = "–" if "added_p99_ms" not in s or t == "direct" else f"{s['added_p99_ms']:+.2f} ms"
+        p(f"| {t} | {fmt(s['rps'])} | {fmt(s.get('x_direct'), '.2f')} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {added} | {', '.join(fmt(x) for x in s['rps_runs'])} | {s['errors']} | {fmt(s['proxy_cpu_us_per_req'])}, {fmt(s['origin_cpu_us_per_req'])}, {fmt(s['client_cpu_us_per_req'])} |")
 if paced:
     p(f"\n### 1 KiB GET, {meta['load']['concurrency']} concurrent at a fixed {float(rate):,.0f} req/s (latency at equal load), median of {meta['load']['repeats']}\n")
     p("| target | achieved req/s | p50 ms | p99 ms | added p50 | added p99 vs direct | errors |")
@@ -230,8 +230,8 @@ if paced:
     for t in targets:
         if t in paced:
             s = paced[t]
-            a50 = "–" if t == "direct" else f"{s['added_p50_ms']:+.2f} ms"
-            a99 = "–" if t == "direct" else f"{s['added_p99_ms']:+.2f} ms"
+            a50 = "–" if "added_p50_ms" not in s or t == "direct" else f"{s['added_p50_ms']:+.2f} ms"
+            a99 = "–" if "added_p99_ms" not in s or t == "direct" else f"{s['added_p99_ms']:+.2f} ms"
             p(f"| {t} | {fmt(s['rps'])} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {a50} | {a99} | {s['errors']} |")
 if hey:
     p(f"\n### Cross-check with hey (does not verify TLS), 1 KiB, {meta['load']['concurrency']} concurrent, median of {meta['load']['repeats']}\n")
@@ -248,7 +248,7 @@ if large:
     for t in targets:
         if t in large:
             s = large[t]
-            p(f"| {t} | {fmt(s['rps'], ',.1f')} | {fmt(s['body_mib_per_s'], ',.0f')} | {s.get('x_direct', 0):.2f} | {s['p99_ms']:.1f} | {s['errors']} |")
+            p(f"| {t} | {fmt(s['rps'], ',.1f')} | {fmt(s['body_mib_per_s'], ',.0f')} | {fmt(s.get('x_direct'), '.2f')} | {s['p99_ms']:.1f} | {s['errors']} |")
 if tunnels:
     p(f"\n### {meta['load']['tunnels']:,} idle CONNECT tunnels (TLS to nginx inside each), fresh process, median of {meta['load']['repeats']}\n")
     p("| proxy | RSS before | RSS with tunnels | peak (VmHWM) | runs (MiB) | fds | threads | opened / alive after hold |")

@@ -428,8 +428,8 @@ for ((r = 1; r <= repeats; r++)); do
 done
 
 # ---------------------------------------------------------------- report
-commit=$(git -C "$root" rev-parse --short HEAD)
-dirty=$(git -C "$root" status --porcelain -- src | grep -q . && echo "+dirty" || true)
+commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(git -C "$root" status --porcelain -- src 2>/dev/null | grep -q . && echo "+dirty" || true)
 results=${BENCH_RESULTS:-$root/bench/proxy/results}
 mkdir -p "$results"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
