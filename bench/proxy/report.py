@@ -51,9 +51,9 @@ def median(values):
     return statistics.median(values) if values else None
 
 
-def per_request(run, key):
+def per_request(run, key, scale=1e6):
     n = run["requests"] + run.get("warmup_requests", 0)
-    return run[key] * 1e6 / n if key in run and n else None
+    return run[key] * scale / n if key in run and n else None
 
 
 def summarise(runs):
@@ -75,6 +75,7 @@ def summarise(runs):
             "proxy_cpu_us_per_req": median([per_request(r, "proxy_cpu_s") for r in rs]),
             "origin_cpu_us_per_req": median([per_request(r, "origin_cpu_s") for r in rs]),
             "client_cpu_us_per_req": median([per_request(r, "client_cpu_s") for r in rs]),
+            "proxy_context_switches_per_req": median([per_request(r, "proxy_context_switches", 1) for r in rs]),
         }
     direct = summary.get("direct")
     for t, s in summary.items():
@@ -176,19 +177,39 @@ meta = {
 }
 
 
-def target_check(name, value, goal, ok):
-    return {"target": name, "value": value, "goal": goal, "met": ok if value is not None else None}
+def target_check(name, value, goal, ok, paired=None):
+    return {"target": name, "value": value, "goal": goal, "met": ok if value is not None else None, "paired_ratio": paired}
 
 
 def ratio(a, b, table=loadgen):
     return table[a]["rps"] / table[b]["rps"] if a in table and b in table and table[b]["rps"] else None
 
 
+def paired_ratio(a, b, table=loadgen):
+    """Median of the per-repeat ratios: targets run interleaved, so repeat r of a and of b saw similar noise."""
+    if a not in table or b not in table:
+        return None
+    return median([x / y for x, y in zip(table[a]["rps_runs"], table[b]["rps_runs"]) if y])
+
+
+def cpu_ratio(a, b, table=loadgen):
+    """How many times the proxy CPU per request of b that a spends (lower is better for a)."""
+    if a not in table or b not in table or not table[b]["proxy_cpu_us_per_req"]:
+        return None
+    return table[a]["proxy_cpu_us_per_req"] / table[b]["proxy_cpu_us_per_req"]
+
+
 checks = []
-checks.append(target_check("passthrough vs direct", ratio("airlock-passthrough", "direct"), ">= 0.7x", (ratio("airlock-passthrough", "direct") or 0) >= 0.7))
-checks.append(target_check("passthrough vs squid CONNECT", ratio("airlock-passthrough", "squid"), ">= 1.0x", (ratio("airlock-passthrough", "squid") or 0) >= 1.0))
-checks.append(target_check("interception vs mitmproxy", ratio("airlock-inspect", "mitmproxy"), ">= 3x", (ratio("airlock-inspect", "mitmproxy") or 0) >= 3))
-checks.append(target_check("interception vs squid ssl-bump", ratio("airlock-inspect", "squid-bump"), ">= 1.5x", (ratio("airlock-inspect", "squid-bump") or 0) >= 1.5))
+for name, a, b, goal, minimum in (
+        ("passthrough vs direct", "airlock-passthrough", "direct", ">= 0.7x", 0.7),
+        ("passthrough vs squid CONNECT", "airlock-passthrough", "squid", ">= 1.0x", 1.0),
+        ("interception vs mitmproxy", "airlock-inspect", "mitmproxy", ">= 3x", 3.0),
+        ("interception vs squid ssl-bump", "airlock-inspect", "squid-bump", ">= 1.5x", 1.5)):
+    value = ratio(a, b)
+    check = target_check(name, value, goal, (value or 0) >= minimum, paired_ratio(a, b))
+    if b != "direct":
+        check["proxy_cpu_per_request_ratio"] = cpu_ratio(a, b)
+    checks.append(check)
 for t in ("airlock-passthrough", "airlock-inspect"):
     if t in loadgen and "added_p99_ms" in loadgen[t]:
         v = loadgen[t]["added_p99_ms"]
@@ -216,13 +237,13 @@ with open(out.replace(".json", ".runs.json"), "w") as f:
 
 p = print
 p(f"\n### 1 KiB GET, {meta['load']['concurrency']} concurrent keep-alive, {meta['load']['duration_s']:.0f} s, median of {meta['load']['repeats']} (loadgen, TLS verified)\n")
-p("| target | req/s | × direct | p50 ms | p99 ms | added p99 vs direct | runs (req/s) | errors | CPU µs/req: proxy, nginx, client |")
-p("|---|---:|---:|---:|---:|---:|---|---:|---|")
+p("| target | req/s | × direct | p50 ms | p99 ms | added p99 vs direct | runs (req/s) | errors | CPU µs/req: proxy, nginx, client | proxy context switches/req |")
+p("|---|---:|---:|---:|---:|---:|---|---:|---|---:|")
 for t in targets:
     if t in loadgen:
         s = loadgen[t]
         added = "–" if "added_p99_ms" not in s or t == "direct" else f"{s['added_p99_ms']:+.2f} ms"
-        p(f"| {t} | {fmt(s['rps'])} | {fmt(s.get('x_direct'), '.2f')} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {added} | {', '.join(fmt(x) for x in s['rps_runs'])} | {s['errors']} | {fmt(s['proxy_cpu_us_per_req'])}, {fmt(s['origin_cpu_us_per_req'])}, {fmt(s['client_cpu_us_per_req'])} |")
+        p(f"| {t} | {fmt(s['rps'])} | {fmt(s.get('x_direct'), '.2f')} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {added} | {', '.join(fmt(x) for x in s['rps_runs'])} | {s['errors']} | {fmt(s['proxy_cpu_us_per_req'])}, {fmt(s['origin_cpu_us_per_req'])}, {fmt(s['client_cpu_us_per_req'])} | {fmt(s['proxy_context_switches_per_req'], '.2f')} |")
 if paced:
     p(f"\n### 1 KiB GET, {meta['load']['concurrency']} concurrent at a fixed {float(rate):,.0f} req/s (latency at equal load), median of {meta['load']['repeats']}\n")
     p("| target | achieved req/s | p50 ms | p99 ms | added p50 | added p99 vs direct | errors |")
@@ -256,11 +277,13 @@ if tunnels:
     for kind, s in tunnels.items():
         p(f"| {kind} | {s['idle_rss_mib']:.1f} MiB | {s['rss_mib']:.1f} MiB | {s['hwm_mib']:.1f} MiB | {', '.join(str(x) for x in s['rss_mib_runs'])} | {fmt(s['fds'])} | {fmt(s['threads'])} | {s['opened']} / {s['alive_after_hold']} |")
 p("\n### DESIGN §8 targets\n")
-p("| target | goal | measured | met |")
-p("|---|---|---:|---|")
+p("| target | goal | measured (ratio of medians) | met | median of per-repeat ratios | Airlock CPU/request ÷ other's |")
+p("|---|---|---:|---|---:|---:|")
 for c in checks:
     v = c["value"]
     shown = "–" if v is None else (f"{v:.2f}×" if "x" in c["goal"] else f"{v:+.2f} ms" if "ms" in c["goal"] else f"{v:.1f} MiB ({v * 1.048576:.1f} MB)")
-    p(f"| {c['target']} | {c['goal']} | {shown} | {'yes' if c['met'] else 'NO' if c['met'] is not None else '–'} |")
+    paired = fmt(c.get("paired_ratio"), ".2f") + "×" if c.get("paired_ratio") else "–"
+    cpu = fmt(c.get("proxy_cpu_per_request_ratio"), ".2f") + "×" if c.get("proxy_cpu_per_request_ratio") else "–"
+    p(f"| {c['target']} | {c['goal']} | {shown} | {'yes' if c['met'] else 'NO' if c['met'] is not None else '–'} | {paired} | {cpu} |")
 p()
 sys.exit(0)

@@ -306,6 +306,13 @@ cpu_ticks() {
   done
   echo "$total"
 }
+# Context switches of these processes' threads (voluntary and not).
+ctx_switches() {
+  local pid
+  for pid in "$@"; do
+    cat /proc/"$pid"/task/*/status 2>/dev/null || true
+  done | awk '/^(non)?voluntary_ctxt_switches:/ {n += $2} END {print n + 0}'
+}
 proxy_port() {
   case $1 in
     direct) echo "" ;;
@@ -343,15 +350,16 @@ run_loadgen() { # target repeat path concurrency [rate]
   local p via=() tag=$(basename "$3")
   p=$(proxy_port "$1")
   if [[ -z $p ]]; then via=(--resolve bench.test=127.0.0.1); else via=(--proxy "http://127.0.0.1:$p"); fi
-  local ppid proxy0 origin0
+  local ppid proxy0 origin0 ctx0
   ppid=$(proxy_pid "$1")
-  proxy0=$(cpu_ticks $ppid); origin0=$(cpu_ticks "$pid_nginx")
+  proxy0=$(cpu_ticks $ppid); origin0=$(cpu_ticks "$pid_nginx"); ctx0=$(ctx_switches $ppid)
   timeout $((duration + warmup + 60)) "${loadgen[@]}" http --url "$url$3" --ca "$(client_ca "$1")" "${via[@]}" \
     --concurrency "$4" --duration "$duration" --warmup "$warmup" ${5:+--rate "$5"} \
     --out "$raw/loadgen-$tag${5:+-rate$5}.$1.$2.json" >/dev/null
-  printf '{"proxy_cpu_s":%s,"origin_cpu_s":%s}\n' \
+  printf '{"proxy_cpu_s":%s,"origin_cpu_s":%s,"proxy_context_switches":%s}\n' \
     "$(awk -v a="$proxy0" -v b="$(cpu_ticks $ppid)" -v t="$clk_tck" 'BEGIN {print (b - a) / t}')" \
     "$(awk -v a="$origin0" -v b="$(cpu_ticks "$pid_nginx")" -v t="$clk_tck" 'BEGIN {print (b - a) / t}')" \
+    "$(($(ctx_switches $ppid) - ctx0))" \
     >"$raw/cpu-$tag${5:+-rate$5}.$1.$2.json"
 }
 run_hey() { # target repeat
