@@ -18,6 +18,9 @@ public sealed record BubblewrapSpec
     /// <summary>The host directory with the session's public files (socket, CA certificate and bundle).</summary>
     public required string PublicDirectory { get; init; }
 
+    /// <summary>The host directory holding the <c>airlock</c> binary, mounted read-only at <see cref="SandboxLayout.BinaryDirectory"/>.</summary>
+    public string? BinaryDirectory { get; init; }
+
     /// <summary>Environment variables of the sandboxed command (the proxy variables are added).</summary>
     public ImmutableDictionary<string, string> Environment { get; init; } = ImmutableDictionary<string, string>.Empty;
 
@@ -86,6 +89,11 @@ public static class BubblewrapCommand
         Add("--proc", "/proc", "--dev", "/dev");
         Add("--tmpfs", "/tmp", "--tmpfs", "/run", "--tmpfs", "/dev/shm");
         Add("--ro-bind", spec.PublicDirectory, SandboxLayout.RunDirectory);
+        if (spec.BinaryDirectory is { } binaries)
+        {
+            Add("--ro-bind", binaries, SandboxLayout.BinaryDirectory);
+        }
+
         foreach (var bundle in SandboxLayout.SystemBundlePaths)
         {
             if (spec.Probe(bundle) == PathKind.File)

@@ -120,14 +120,17 @@ public static class LocalRun
                         Secrets = options.Secrets,
                     },
                     cancellationToken);
+                // The binary's own directory may be hidden inside (a private /tmp): mount it at a fixed place.
+                var binary = options.AirlockCommand[^1];
                 var arguments = BubblewrapCommand.Arguments(new BubblewrapSpec
                 {
+                    BinaryDirectory = Path.GetDirectoryName(binary),
                     Filesystem = options.Policy.Filesystem,
                     WorkDirectory = Path.GetFullPath(options.WorkDirectory),
                     Home = System.Environment.GetFolderPath(System.Environment.SpecialFolder.UserProfile),
                     PublicDirectory = publicDirectory,
                     Environment = BaseEnvironment().SetItems(options.Environment),
-                    Command = [.. options.AirlockCommand, "sandbox-init", "--", .. options.Command],
+                    Command = [.. options.AirlockCommand[..^1], $"{SandboxLayout.BinaryDirectory}/{Path.GetFileName(binary)}", "sandbox-init", "--", .. options.Command],
                 });
                 try
                 {

@@ -6,6 +6,9 @@ public static class SandboxLayout
     /// <summary>Where the session's public files (proxy socket, CA certificate, CA bundle) appear, read-only.</summary>
     public const string RunDirectory = "/run/airlock";
 
+    /// <summary>Where the directory of the <c>airlock</c> binary appears, read-only (the host path may be hidden, e.g. under /tmp).</summary>
+    public const string BinaryDirectory = "/run/airlock-bin";
+
     /// <summary>The proxy's unix socket inside the sandbox.</summary>
     public const string ProxySocket = RunDirectory + "/proxy.sock";
 

@@ -63,10 +63,10 @@ public class OperationsTests(FakeOriginFixture fixture) : IClassFixture<FakeOrig
         await using var proxy = await ProxyHarness.StartAsync(fixture.Origin, Policy);
         var before = fixture.Origin.Requests.Count;
 
-        var result = await proxy.CurlAsync("--max-time", "1", proxy.HttpsUrl("/slow?ms=20000&headersFirst=1"));
+        var result = await proxy.CurlAsync("--max-time", "3", proxy.HttpsUrl("/slow?ms=20000&headersFirst=1"));
 
         Assert.Equal(28, result.ExitCode);
-        var upstream = await fixture.Origin.WaitForRequestAsync(r => r.Sequence > before && r.Path == "/slow", TimeSpan.FromSeconds(5));
+        var upstream = await fixture.Origin.WaitForRequestAsync(r => r.Sequence > before && r.Path == "/slow", TimeSpan.FromSeconds(20));
         var ended = await upstream.Ended.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(OriginRequestEnd.Aborted, ended);
     }
