@@ -26,13 +26,6 @@ public sealed record ProxyOptions
     /// <summary>The explicit front door (HTTP proxy and CONNECT); port 0 picks a free port.</summary>
     public IPEndPoint? Listen { get; init; }
 
-    /// <summary>
-    /// A unix socket already bound and listening (its file descriptor), served as the explicit front door. The
-    /// local sandbox binds it before the proxy starts so the sandbox can start at the same time: connections wait
-    /// in the backlog. The proxy takes ownership of the descriptor.
-    /// </summary>
-    public nint? UnixListenHandle { get; init; }
-
     /// <summary>The transparent front door, for connections redirected by nftables/iptables.</summary>
     public IPEndPoint? TransparentListen { get; init; }
 

@@ -59,7 +59,7 @@ public sealed class ProxyServer : IAsyncDisposable
     public static async Task<ProxyServer> StartAsync(ProxyOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (options.Listen is null && options.UnixSocketPath is null && options.TransparentListen is null && options.UnixListenHandle is null)
+        if (options.Listen is null && options.UnixSocketPath is null && options.TransparentListen is null)
         {
             throw new ArgumentException("the proxy needs a listen address", nameof(options));
         }
@@ -129,11 +129,6 @@ public sealed class ProxyServer : IAsyncDisposable
                     metricsListen = listen;
                     listen.Protocols = HttpProtocols.Http1;
                 });
-            }
-
-            if (options.UnixListenHandle is { } handle)
-            {
-                kestrel.ListenHandle((ulong)handle, listen => Configure(listen, frontDoor.OnConnectionAsync));
             }
 
             if (options.UnixSocketPath is { } path)

@@ -2,7 +2,6 @@ using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using Airlock.Policy.Model;
 using Airlock.Proxy.Certificates;
@@ -96,15 +95,6 @@ public static class LocalRun
             int exitCode;
             await using (file.ConfigureAwait(false))
             {
-                // Bind the proxy's socket now and start the proxy and the sandbox at the same time: the bridge's
-                // first connections wait in the socket's backlog until the proxy accepts them.
-                var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                listener.Bind(new UnixDomainSocketEndPoint(Path.Combine(publicDirectory, "proxy.sock")));
-                listener.Listen(512);
-                var handle = listener.SafeHandle.DangerousGetHandle();
-
-                // Kestrel takes the descriptor over and closes it; this Socket must never close it too.
-                listener.SafeHandle.SetHandleAsInvalid();
                 var leaves = new LeafCertificateCache(ca);
                 var starting = ProxyServer.StartAsync(
                     new ProxyOptions
@@ -113,13 +103,14 @@ public static class LocalRun
                         SessionId = sessionId,
                         LeafCertificates = leaves.GetContext,
                         Events = new FanOutEventSink(file, tally),
-                        UnixListenHandle = handle,
+                        UnixSocketPath = Path.Combine(publicDirectory, "proxy.sock"),
                         Resolve = options.Resolve,
                         ResolvePorts = options.ResolvePorts,
                         UpstreamRoots = options.UpstreamRoots,
                         Secrets = options.Secrets,
                     },
                     cancellationToken);
+                await starting.ConfigureAwait(false);
                 // The binary's own directory may be hidden inside (a private /tmp): mount it at a fixed place.
                 var binary = options.AirlockCommand[^1];
                 var arguments = BubblewrapCommand.Arguments(new BubblewrapSpec
