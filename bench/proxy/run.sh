@@ -98,10 +98,12 @@ done
 tmp=$(mktemp -d /tmp/airlock-bench.XXXXXX)
 chmod 755 "$tmp"
 pids=()
+client_pid=
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
   local pid i
+  if [[ -n $client_pid ]]; then kill -TERM "$client_pid" 2>/dev/null || true; wait "$client_pid" 2>/dev/null || true; fi
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
     pid=${pids[i]}
     kill -TERM "$pid" 2>/dev/null || true
@@ -117,6 +119,17 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# Runs a load client in the background and waits for it, so that Ctrl-C or TERM stops the run at once
+# (bash runs traps only between foreground commands) and cleanup can stop the client too.
+run_client() {
+  "$@" &
+  client_pid=$!
+  local rc=0
+  wait "$client_pid" || rc=$?
+  client_pid=
+  return "$rc"
+}
 
 wait_port() { # host port name pid
   for _ in $(seq 300); do
@@ -347,13 +360,14 @@ done
 raw="$tmp/raw"
 mkdir -p "$raw"
 run_loadgen() { # target repeat path concurrency [rate]
-  local p via=() tag=$(basename "$3")
+  local p via=() tag
+  tag=$(basename "$3")
   p=$(proxy_port "$1")
   if [[ -z $p ]]; then via=(--resolve bench.test=127.0.0.1); else via=(--proxy "http://127.0.0.1:$p"); fi
   local ppid proxy0 origin0 ctx0
   ppid=$(proxy_pid "$1")
   proxy0=$(cpu_ticks $ppid); origin0=$(cpu_ticks "$pid_nginx"); ctx0=$(ctx_switches $ppid)
-  timeout $((duration + warmup + 60)) "${loadgen[@]}" http --url "$url$3" --ca "$(client_ca "$1")" "${via[@]}" \
+  run_client timeout $((duration + warmup + 60)) "${loadgen[@]}" http --url "$url$3" --ca "$(client_ca "$1")" "${via[@]}" \
     --concurrency "$4" --duration "$duration" --warmup "$warmup" ${5:+--rate "$5"} \
     --out "$raw/loadgen-$tag${5:+-rate$5}.$1.$2.json" >/dev/null
   printf '{"proxy_cpu_s":%s,"origin_cpu_s":%s,"proxy_context_switches":%s}\n' \
@@ -367,7 +381,7 @@ run_hey() { # target repeat
   p=$(proxy_port "$1")
   [[ -n $p ]] && via=(-x "http://127.0.0.1:$p")
   # hey does not verify TLS (InsecureSkipVerify); it resolves bench.test itself only for direct.
-  timeout $((duration + 60)) "${with_hosts[@]}" hey -z "${duration}s" -c "$concurrency" -disable-compression "${via[@]}" "$url/1k" >"$raw/hey.$1.$2.txt"
+  run_client timeout $((duration + 60)) "${with_hosts[@]}" hey -z "${duration}s" -c "$concurrency" -disable-compression "${via[@]}" "$url/1k" >"$raw/hey.$1.$2.txt"
 }
 
 for ((r = 1; r <= repeats; r++)); do
@@ -411,6 +425,7 @@ measure_tunnels() { # kind repeat pid port
   timeout 180 "${loadgen[@]}" tunnels --proxy "127.0.0.1:$4" --target "bench.test:$port_nginx" --ca "$tmp/ca.pem" \
     --count "$tunnel_count" --ready-file "$ready" --go-file "$go" --hold 120 --out "$raw/tunnels.$1.$2.json" >/dev/null &
   lg=$!
+  client_pid=$lg
   for _ in $(seq 1200); do [[ -e $ready ]] && break; kill -0 "$lg" 2>/dev/null || break; sleep 0.1; done
   [[ -e $ready ]] || die "tunnel client for $1 did not get ready"
   sleep 2 # let the proxy settle with every tunnel open and idle
@@ -420,6 +435,7 @@ measure_tunnels() { # kind repeat pid port
   threads=$(awk '/^Threads:/ {print $2}' "/proc/$3/status")
   touch "$go"
   wait "$lg"
+  client_pid=
   printf '{"kind":"%s","repeat":%s,"idle_rss_kb":%s,"rss_kb":%s,"hwm_kb":%s,"fds":%s,"threads":%s}\n' \
     "$1" "$2" "$idle_rss" "$rss" "$hwm" "$fds" "$threads" >"$raw/tunnels-rss.$1.$2.json"
 }
