@@ -107,20 +107,10 @@ public class OperationsTests(FakeOriginFixture fixture) : IClassFixture<FakeOrig
 /// <summary>Resource bounds: connection count and tunnel lifetime.</summary>
 public class LimitTests(FakeOriginFixture fixture) : IClassFixture<FakeOriginFixture>
 {
-    private const string Passthrough = """
-        version: 1
-        egress:
-          - allow: api.test
-            ports: [{https}]
-            tls: passthrough
-        addresses:
-          allow: ["127.0.0.0/8"]
-        """;
-
     [Fact]
     public async Task Connections_over_the_limit_are_not_served()
     {
-        await using var proxy = await ProxyHarness.StartAsync(fixture.Origin, Passthrough, o => o with { Limits = o.Limits with { MaxConnections = 2 } });
+        await using var proxy = await ProxyHarness.StartAsync(fixture.Origin, TestPolicies.Passthrough, o => o with { Limits = o.Limits with { MaxConnections = 2 } });
         await using var first = await RawClient.ConnectAsync(proxy.Port);
         await using var second = await RawClient.ConnectAsync(proxy.Port);
         Assert.Equal(200, RawClient.StatusCodeOf(await first.SendAndReadHeadAsync($"CONNECT api.test:{fixture.Origin.HttpsPort} HTTP/1.1\r\n\r\n", TimeSpan.FromSeconds(10))));
@@ -134,7 +124,7 @@ public class LimitTests(FakeOriginFixture fixture) : IClassFixture<FakeOriginFix
     [Fact]
     public async Task A_relayed_tunnel_ends_at_its_lifetime()
     {
-        await using var proxy = await ProxyHarness.StartAsync(fixture.Origin, Passthrough, o => o with { Limits = o.Limits with { TunnelLifetime = TimeSpan.FromSeconds(1) } });
+        await using var proxy = await ProxyHarness.StartAsync(fixture.Origin, TestPolicies.Passthrough, o => o with { Limits = o.Limits with { TunnelLifetime = TimeSpan.FromSeconds(1) } });
         await using var client = await RawClient.ConnectAsync(proxy.Port);
         await client.SendAndReadHeadAsync($"CONNECT api.test:{fixture.Origin.HttpsPort} HTTP/1.1\r\n\r\n", TimeSpan.FromSeconds(10));
         await client.StartTlsAsync("api.test", TestCertificates.Root, TimeSpan.FromSeconds(10));

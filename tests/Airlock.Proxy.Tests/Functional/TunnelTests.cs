@@ -9,16 +9,7 @@ public class TunnelTests(FakeOriginFixture fixture) : IClassFixture<FakeOriginFi
     [Fact]
     public async Task Passthrough_relays_the_origins_own_TLS_untouched()
     {
-        const string policy = """
-            version: 1
-            egress:
-              - allow: api.test
-                ports: [{https}]
-                tls: passthrough
-            addresses:
-              allow: ["127.0.0.0/8"]
-            """;
-        await using var proxy = await ProxyHarness.StartAsync(fixture.Origin, policy);
+        await using var proxy = await ProxyHarness.StartAsync(fixture.Origin, TestPolicies.Passthrough);
 
         // The client trusts the origin's CA, not the session CA: only passthrough can satisfy it.
         var result = await Curl.RunAsync("--proxy", proxy.ProxyUrl, "--cacert", TestCertificates.RootPemPath, proxy.HttpsUrl("/echo"));
@@ -34,16 +25,7 @@ public class TunnelTests(FakeOriginFixture fixture) : IClassFixture<FakeOriginFi
     [Fact]
     public async Task Passthrough_refuses_an_SNI_other_than_the_CONNECT_target()
     {
-        const string policy = """
-            version: 1
-            egress:
-              - allow: api.test
-                ports: [{https}]
-                tls: passthrough
-            addresses:
-              allow: ["127.0.0.0/8"]
-            """;
-        await using var proxy = await ProxyHarness.StartAsync(fixture.Origin, policy);
+        await using var proxy = await ProxyHarness.StartAsync(fixture.Origin, TestPolicies.Passthrough);
         await using var client = await RawClient.ConnectAsync(proxy.Port);
 
         await client.SendAndReadHeadAsync($"CONNECT api.test:{fixture.Origin.HttpsPort} HTTP/1.1\r\n\r\n", TimeSpan.FromSeconds(10));
