@@ -43,6 +43,9 @@ internal static class ProxyCommand
         {
             void Usage(string message) => stderr.WriteLine($"airlock proxy: {message}");
 
+            // A proxy process starts no commands, so the runtime switch it sets is inherited by nothing.
+            InlineSocketCompletions.Enable();
+
             var policyPath = parse.GetRequiredValue(policy);
             var loaded = PolicyLoader.LoadFile(policyPath);
             foreach (var diagnostic in loaded.Diagnostics)

@@ -96,6 +96,10 @@ public sealed class ProxyServer : IAsyncDisposable
         builder.Logging.AddFilter("Microsoft.AspNetCore.Server.Kestrel.BadRequests", LogLevel.Debug);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = limits.ShutdownTimeout);
         builder.Services.AddHttpForwarder();
+
+        // Kestrel runs connection middleware and request handling on the thread that completed the socket
+        // read instead of queuing it to the thread pool; see InlineSocketCompletions for why that is safe here.
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
         ListenOptions? explicitListen = null, transparentListen = null, metricsListen = null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
