@@ -24,8 +24,10 @@
 # BENCH_TUNNELS (1000), BENCH_PORT_BASE (18440: proxies on BASE+11…, all on 127.0.0.1), BENCH_ORIGIN_PORT (443), BENCH_TARGETS (all), BENCH_HEY (1), BENCH_LARGE (1),
 # BENCH_RATE (1000: also a paced run at this total req/s for latency at equal load; 0 skips it),
 # BENCH_KEEP (0: keep the temp dir with logs and events), BENCH_AIRLOCK_ENV (empty: extra environment for the
-# Airlock processes, e.g. "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1", for experiments only; the
-# recorded results use none and say so), BENCH_RESULTS (bench/proxy/results: where the summary goes).
+# Airlock processes, NAME=VALUE words, for experiments only, recorded as meta.airlock_env; `airlock proxy`
+# already turns on inline socket completions itself, so e.g. "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=0"
+# measures without them; the recorded results use no extra environment), BENCH_RESULTS (bench/proxy/results:
+# where the summary goes).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

@@ -3,6 +3,7 @@ using Airlock.Cli.Demo;
 using Airlock.Cli.Policies;
 using Airlock.Cli.Proxy;
 using Airlock.Cli.Run;
+using Airlock.Cli.Sandbox;
 
 namespace Airlock.Cli;
 
@@ -18,6 +19,7 @@ internal static class AirlockCommand
             DemoCommand.Create(stdout, stderr),
             ProxyCommand.Create(stdout, stderr),
             RunCommand.Create(stdout, stderr),
+            SandboxCommands.Create(stdout, stderr),
         };
 
         var configuration = new InvocationConfiguration { Output = stdout, Error = stderr };

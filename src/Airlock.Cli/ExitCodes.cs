@@ -17,4 +17,7 @@ internal static class ExitCodes
 
     /// <summary><c>policy explain</c>: an ask rule matched; the control plane would decide.</summary>
     public const int Pending = 4;
+
+    /// <summary><c>sandbox</c> commands: the sandbox operation failed (no such sandbox, not running, a refused path), as opposed to the exit code of a command run by <c>exec</c>.</summary>
+    public const int SandboxFailed = 125;
 }

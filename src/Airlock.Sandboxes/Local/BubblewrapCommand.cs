@@ -147,11 +147,14 @@ public static class BubblewrapCommand
     }
 
     /// <summary>Resolves <c>~</c> and relative paths (against the workdir) to absolute, normalised paths.</summary>
-    internal static string Resolve(string path, BubblewrapSpec spec)
+    internal static string Resolve(string path, BubblewrapSpec spec) => Resolve(path, spec.Home, spec.WorkDirectory);
+
+    /// <summary>Resolves <c>~</c> (against <paramref name="home"/>) and relative paths (against <paramref name="workDirectory"/>).</summary>
+    internal static string Resolve(string path, string home, string workDirectory)
     {
-        var expanded = path == "~" ? spec.Home
-            : path.StartsWith("~/", StringComparison.Ordinal) ? Path.Combine(spec.Home, path[2..])
+        var expanded = path == "~" ? home
+            : path.StartsWith("~/", StringComparison.Ordinal) ? Path.Combine(home, path[2..])
             : path;
-        return Path.GetFullPath(expanded, spec.WorkDirectory).TrimEnd('/') is { Length: > 0 } full ? full : "/";
+        return Path.GetFullPath(expanded, workDirectory).TrimEnd('/') is { Length: > 0 } full ? full : "/";
     }
 }

@@ -4,9 +4,7 @@ using System.Globalization;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Airlock.Policy.Model;
-using Airlock.Proxy.Certificates;
 using Airlock.Proxy.Events;
-using Airlock.Proxy.Hosting;
 
 namespace Airlock.Sandboxes.Local;
 
@@ -85,52 +83,30 @@ public static class LocalRun
         var sessionDirectory = Directory.CreateTempSubdirectory("airlock-session-");
         try
         {
-            var publicDirectory = Directory.CreateDirectory(Path.Combine(sessionDirectory.FullName, "public")).FullName;
-            using var ca = SessionCertificateAuthority.Create(sessionId, (options.Timeout ?? TimeSpan.FromHours(24)) + TimeSpan.FromHours(1));
-            await WritePublicFilesAsync(publicDirectory, ca, cancellationToken).ConfigureAwait(false);
-
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(options.EventsPath))!);
             var file = NdjsonEventSink.Open(options.EventsPath);
             var tally = new RunTally(options.ReportDenials ? options.Report : null);
             int exitCode;
             await using (file.ConfigureAwait(false))
             {
-                var leaves = new LeafCertificateCache(ca);
-                var starting = ProxyServer.StartAsync(
-                    new ProxyOptions
+                var session = await LocalSession.StartAsync(
+                    new LocalSessionOptions
                     {
-                        Policy = options.Policy,
                         SessionId = sessionId,
-                        LeafCertificates = leaves.GetContext,
+                        Policy = options.Policy,
+                        SessionDirectory = sessionDirectory.FullName,
+                        Lifetime = (options.Timeout ?? TimeSpan.FromHours(24)) + TimeSpan.FromHours(1),
                         Events = new FanOutEventSink(file, tally),
-                        UnixSocketPath = Path.Combine(publicDirectory, "proxy.sock"),
                         Resolve = options.Resolve,
                         ResolvePorts = options.ResolvePorts,
                         UpstreamRoots = options.UpstreamRoots,
                         Secrets = options.Secrets,
                     },
-                    cancellationToken);
-                await starting.ConfigureAwait(false);
-                // The binary's own directory may be hidden inside (a private /tmp): mount it at a fixed place.
-                var binary = options.AirlockCommand[^1];
-                var arguments = BubblewrapCommand.Arguments(new BubblewrapSpec
+                    cancellationToken).ConfigureAwait(false);
+                await using (session.ConfigureAwait(false))
                 {
-                    BinaryDirectory = Path.GetDirectoryName(binary),
-                    Filesystem = options.Policy.Filesystem,
-                    WorkDirectory = Path.GetFullPath(options.WorkDirectory),
-                    Home = System.Environment.GetFolderPath(System.Environment.SpecialFolder.UserProfile),
-                    PublicDirectory = publicDirectory,
-                    Environment = BaseEnvironment().SetItems(options.Environment),
-                    Command = [.. options.AirlockCommand[..^1], $"{SandboxLayout.BinaryDirectory}/{Path.GetFileName(binary)}", "sandbox-init", "--", .. options.Command],
-                });
-                try
-                {
+                    var arguments = session.BubblewrapArguments(options.Policy, options.WorkDirectory, options.Environment, options.AirlockCommand, ["sandbox-init", "--", .. options.Command]);
                     exitCode = await RunBubblewrapAsync(arguments, options.Timeout, cancellationToken).ConfigureAwait(false);
-                }
-                finally
-                {
-                    var proxy = await starting.ConfigureAwait(false);
-                    await proxy.DisposeAsync().ConfigureAwait(false);
                 }
             }
 
@@ -144,30 +120,6 @@ public static class LocalRun
         {
             sessionDirectory.Delete(recursive: true);
         }
-    }
-
-    private static async Task WritePublicFilesAsync(string publicDirectory, SessionCertificateAuthority ca, CancellationToken cancellationToken)
-    {
-        ca.WriteCertificate(Path.Combine(publicDirectory, "ca.pem"));
-        var system = SandboxLayout.SystemBundlePaths.FirstOrDefault(File.Exists);
-        var bundle = system is null ? string.Empty : await File.ReadAllTextAsync(system, cancellationToken).ConfigureAwait(false);
-        await File.WriteAllTextAsync(Path.Combine(publicDirectory, "ca-bundle.pem"), bundle.TrimEnd() + "\n" + ca.CertificatePem.TrimEnd() + "\n", cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>The little of the host environment a command needs to behave (never credentials).</summary>
-    private static ImmutableDictionary<string, string> BaseEnvironment()
-    {
-        var environment = ImmutableDictionary.CreateBuilder<string, string>(StringComparer.Ordinal);
-        foreach (var name in new[] { "PATH", "LANG", "LC_ALL", "TERM", "TZ", "HOME", "USER" })
-        {
-            if (System.Environment.GetEnvironmentVariable(name) is { } value)
-            {
-                environment[name] = value;
-            }
-        }
-
-        environment.TryAdd("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-        return environment.ToImmutable();
     }
 
     private static async Task<int> RunBubblewrapAsync(ImmutableArray<string> arguments, TimeSpan? timeout, CancellationToken cancellationToken)

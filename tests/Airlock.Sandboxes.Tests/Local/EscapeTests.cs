@@ -130,6 +130,46 @@ public sealed class EscapeTests : IAsyncLifetime, IDisposable
 
     [Theory]
     [MemberData(nameof(Users))]
+    public async Task Nothing_inside_survives_the_death_of_airlock_run(string user)
+    {
+        var marker = "airlock-orphan-" + Guid.NewGuid().ToString("N")[..8];
+        var run = RunAsync(user, $"(sleep 300; echo {marker}-child) > /dev/null 2>&1 & sleep 300; echo {marker}-main");
+        Assert.True(await WaitForAsync(async () => await AnyProcessAsync("^sh -c .*" + marker)), "the sandboxed command never started");
+
+        // SIGKILL: no handler runs in airlock; only the kernel (--die-with-parent, the pid namespace) cleans up.
+        using (var kill = Process.Start("pkill", ["-KILL", "-f", "airlock.dll run --policy .*" + marker])!)
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        Assert.Equal(137, (await run).ExitCode);
+        Assert.True(await WaitForAsync(async () => !await AnyProcessAsync("^sh -c .*" + marker)), "a sandboxed process outlived airlock run");
+    }
+
+    private static async Task<bool> AnyProcessAsync(string pattern)
+    {
+        using var pgrep = Process.Start(new ProcessStartInfo("pgrep", ["-f", pattern]) { RedirectStandardOutput = true })!;
+        await pgrep.WaitForExitAsync();
+        return pgrep.ExitCode == 0;
+    }
+
+    private static async Task<bool> WaitForAsync(Func<Task<bool>> condition)
+    {
+        for (var i = 0; i < 150; i++)
+        {
+            if (await condition())
+            {
+                return true;
+            }
+
+            await Task.Delay(100);
+        }
+
+        return false;
+    }
+
+    [Theory]
+    [MemberData(nameof(Users))]
     public async Task The_exit_code_is_the_commands(string user)
     {
         var run = await RunAsync(user, "exit 42");

@@ -1,0 +1,496 @@
+using System.Collections.Immutable;
+using System.CommandLine;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using Airlock.Cli.Proxy;
+using Airlock.Cli.Run;
+using Airlock.Policy.Loading;
+using Airlock.Proxy.Events;
+using Airlock.Sandboxes;
+using Airlock.Sandboxes.Limits;
+using Airlock.Sandboxes.Local;
+
+namespace Airlock.Cli.Sandbox;
+
+/// <summary><c>airlock sandbox create|exec|cp|ls|rm|events</c>: long-lived sandboxes through a driver.</summary>
+internal static class SandboxCommands
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var sandbox = new Command("sandbox", "Long-lived sandboxes: create one, run commands and copy files in it, remove it.")
+        {
+            CreateCommand(stdout, stderr),
+            ExecCommand(stdout, stderr),
+            CopyCommand(stdout, stderr),
+            ListCommand(stdout, stderr),
+            RemoveCommand(stdout, stderr),
+            EventsCommand(stdout, stderr),
+        };
+        return sandbox;
+    }
+
+    /// <summary>The drivers <c>--driver</c> can name.</summary>
+    private static readonly Dictionary<string, Func<ISandboxDriver>> Drivers = new(StringComparer.Ordinal)
+    {
+        [LocalSandboxDriver.DriverName] = () => new LocalSandboxDriver(new LocalDriverOptions
+        {
+            StateDirectory = LocalDriverOptions.DefaultStateDirectory(),
+            AirlockCommand = RunCommand.SelfCommand(),
+        }),
+    };
+
+    private static Option<string> DriverOption() => new("--driver")
+    {
+        Description = $"The sandbox driver ({string.Join(", ", Drivers.Keys)}).",
+        DefaultValueFactory = _ => LocalSandboxDriver.DriverName,
+        CustomParser = result => result.Tokens.Count == 0 ? LocalSandboxDriver.DriverName
+            : Drivers.ContainsKey(result.Tokens[0].Value) ? result.Tokens[0].Value
+            : Fail(result, $"unknown driver '{result.Tokens[0].Value}' (available: {string.Join(", ", Drivers.Keys)})"),
+    };
+
+    private static string Fail(System.CommandLine.Parsing.ArgumentResult result, string message)
+    {
+        result.AddError(message);
+        return string.Empty;
+    }
+
+    private static ISandboxDriver Driver(string name) => Drivers[name]();
+
+    private static Command CreateCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var driver = DriverOption();
+        var policy = new Option<string>("--policy") { Description = "The policy file.", Required = true };
+        var workdir = new Option<string?>("--workdir") { Description = "Working directory, read-write inside (default: the current directory)." };
+        var env = new Option<string[]>("--env") { Description = "K=V for every command (repeatable; the host environment is not passed through)." };
+        var secret = new Option<string[]>("--secret") { Description = "NAME=@file or NAME=env:VAR: a secret for 'inject', given to the proxy only (repeatable)." };
+        var ttl = new Option<TimeSpan?>("--ttl") { Description = "Delete the sandbox this long after creation, e.g. 30m, 8h.", CustomParser = Durations.Parse };
+        var memory = new Option<string?>("--memory") { Description = "Memory limit, e.g. 512M, 2G." };
+        var pids = new Option<string?>("--pids") { Description = "Process limit." };
+        var cpus = new Option<string?>("--cpus") { Description = "CPU limit in cores, e.g. 0.5, 2." };
+        var resolve = new Option<string[]>("--resolve") { Description = "HOST=IP[:PORT] for the proxy (repeatable; the address checks still apply)." };
+        var upstreamCa = new Option<string?>("--upstream-ca") { Description = "Extra PEM roots the proxy trusts upstream." };
+        var output = OutputOption();
+        var command = new Command("create", "Create a sandbox and print its id.")
+        {
+            driver, policy, workdir, env, secret, ttl, memory, pids, cpus, resolve, upstreamCa, output,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            void Usage(string message) => stderr.WriteLine($"airlock sandbox create: {message}");
+
+            var policyPath = parse.GetRequiredValue(policy);
+            var loaded = PolicyLoader.LoadFile(policyPath);
+            foreach (var diagnostic in loaded.Diagnostics)
+            {
+                stderr.WriteLine(diagnostic.ToString());
+            }
+
+            if (loaded.Policy is null)
+            {
+                return ExitCodes.InvalidPolicy;
+            }
+
+            if (!TryParseEnvironment(parse.GetValue(env) ?? [], out var environment, out var envError))
+            {
+                Usage($"--env: {envError}");
+                return ExitCodes.Usage;
+            }
+
+            if (!SecretSources.TryRead(parse.GetValue(secret) ?? [], out var secrets, out var secretError))
+            {
+                Usage($"--secret: {secretError}");
+                return ExitCodes.Usage;
+            }
+
+            if (!ResolveOverrides.TryParse(parse.GetValue(resolve) ?? [], out var overrides, out var resolvePorts, out var resolveError))
+            {
+                Usage($"--resolve: {resolveError}");
+                return ExitCodes.Usage;
+            }
+
+            if (!TryParseLimits(parse.GetValue(memory), parse.GetValue(pids), parse.GetValue(cpus), out var limits, out var limitError))
+            {
+                Usage(limitError);
+                return ExitCodes.Usage;
+            }
+
+            string? roots = null;
+            if (parse.GetValue(upstreamCa) is { } bundle)
+            {
+                try
+                {
+                    X509Certificate2Collection check = [];
+                    check.ImportFromPemFile(bundle);
+                    roots = await File.ReadAllTextAsync(bundle, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is IOException or CryptographicException or UnauthorizedAccessException)
+                {
+                    Usage($"--upstream-ca: {e.Message}");
+                    return ExitCodes.Usage;
+                }
+            }
+
+            var workDirectory = Path.GetFullPath(parse.GetValue(workdir) ?? Directory.GetCurrentDirectory());
+            if (!Directory.Exists(workDirectory))
+            {
+                Usage($"--workdir: '{workDirectory}' is not a directory");
+                return ExitCodes.Usage;
+            }
+
+            SandboxInfo info;
+            try
+            {
+                info = await Driver(parse.GetRequiredValue(driver)).CreateAsync(
+                    new SandboxSpec
+                    {
+                        PolicyText = await File.ReadAllTextAsync(policyPath, cancellationToken).ConfigureAwait(false),
+                        PolicySource = Path.GetFullPath(policyPath),
+                        WorkDirectory = workDirectory,
+                        Environment = environment,
+                        Secrets = secrets,
+                        Limits = limits,
+                        TimeToLive = parse.GetValue(ttl),
+                        Resolve = overrides,
+                        ResolvePorts = resolvePorts,
+                        UpstreamRootsPem = roots,
+                    },
+                    cancellationToken).ConfigureAwait(false);
+            }
+            catch (SandboxException e)
+            {
+                stderr.WriteLine($"airlock sandbox create: {e.Message}");
+                return ExitCodes.SandboxFailed;
+            }
+
+            if (parse.GetValue(output) == "json")
+            {
+                stdout.WriteLine(JsonSerializer.Serialize(Describe(info), CliJson.Default.SandboxDescription));
+                return ExitCodes.Success;
+            }
+
+            stdout.WriteLine(info.Id);
+            foreach (var limit in info.Limits)
+            {
+                stderr.WriteLine($"airlock: {limit.Name} {limit.Requested}: {(limit.Mechanism == "none" ? "not applied" : "applied with " + limit.Mechanism)} ({limit.Detail})");
+            }
+
+            stderr.WriteLine($"airlock: sandbox {info.Id} running in {info.WorkDirectory}{(info.ExpiresAt is { } expires ? $", until {expires:u}" : string.Empty)}; events: {info.EventsPath}");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command ExecCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var driver = DriverOption();
+        var id = new Argument<string>("SANDBOX") { Description = "The sandbox id." };
+        var env = new Option<string[]>("--env") { Description = "K=V for this command (repeatable)." };
+        var workdir = new Option<string?>("--workdir") { Description = "Working directory inside (default: the sandbox's workdir)." };
+        var interactive = new Option<bool>("--stdin", "-i") { Description = "Pass standard input to the command." };
+        var argv = new Argument<string[]>("COMMAND") { Description = "The command and its arguments (after --).", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("exec", "Run a command in a sandbox; its output streams here and its exit code is airlock's.")
+        {
+            driver, env, workdir, interactive, id, argv,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            if (!TryParseEnvironment(parse.GetValue(env) ?? [], out var environment, out var envError))
+            {
+                stderr.WriteLine($"airlock sandbox exec: --env: {envError}");
+                return ExitCodes.Usage;
+            }
+
+            var streams = new ExecStreams(
+                parse.GetValue(interactive) ? System.Console.OpenStandardInput() : null,
+                Bytes(stdout),
+                Bytes(stderr));
+            try
+            {
+                return await Driver(parse.GetRequiredValue(driver)).ExecAsync(
+                    parse.GetRequiredValue(id),
+                    new ExecRequest { Command = parse.GetRequiredValue(argv), Environment = environment, WorkingDirectory = parse.GetValue(workdir) },
+                    streams,
+                    cancellationToken).ConfigureAwait(false);
+            }
+            catch (SandboxException e)
+            {
+                stderr.WriteLine($"airlock sandbox exec: {e.Message}");
+                return ExitCodes.SandboxFailed;
+            }
+            catch (OperationCanceledException)
+            {
+                return LocalRun.InterruptedExitCode;
+            }
+            finally
+            {
+                await streams.Stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                await streams.Stderr.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+        });
+        return command;
+    }
+
+    private static Command CopyCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var driver = DriverOption();
+        var source = new Argument<string>("SOURCE") { Description = "A local file, or SANDBOX:PATH." };
+        var destination = new Argument<string>("DEST") { Description = "SANDBOX:PATH, or a local file ('-' for standard output)." };
+        var command = new Command("cp", "Copy a file into or out of a sandbox (paths inside are confined to its workdir, /tmp and read_write paths).")
+        {
+            driver, source, destination,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var from = parse.GetRequiredValue(source);
+            var to = parse.GetRequiredValue(destination);
+            var sandboxes = Driver(parse.GetRequiredValue(driver));
+            try
+            {
+                if (SplitRemote(to) is var (id, path) && SplitRemote(from) is null)
+                {
+                    var file = File.OpenRead(from);
+                    await using (file.ConfigureAwait(false))
+                    {
+                        var mode = File.GetUnixFileMode(from);
+                        await sandboxes.UploadAsync(id, path, file, mode, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    return ExitCodes.Success;
+                }
+
+                if (SplitRemote(from) is var (fromId, fromPath) && SplitRemote(to) is null)
+                {
+                    if (to == "-")
+                    {
+                        var output = Bytes(stdout);
+                        await sandboxes.DownloadAsync(fromId, fromPath, output, cancellationToken).ConfigureAwait(false);
+                        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                        return ExitCodes.Success;
+                    }
+
+                    // Into a temporary file beside the target, renamed over it only when complete.
+                    var target = Directory.Exists(to) ? Path.Combine(to, Path.GetFileName(fromPath)) : to;
+                    var partial = target + ".airlock-partial";
+                    try
+                    {
+                        var file = new FileStream(partial, FileMode.CreateNew, FileAccess.Write);
+                        await using (file.ConfigureAwait(false))
+                        {
+                            await sandboxes.DownloadAsync(fromId, fromPath, file, cancellationToken).ConfigureAwait(false);
+                        }
+
+                        File.Move(partial, target, overwrite: true);
+                    }
+                    finally
+                    {
+                        File.Delete(partial);
+                    }
+
+                    return ExitCodes.Success;
+                }
+
+                stderr.WriteLine("airlock sandbox cp: exactly one of SOURCE and DEST must be SANDBOX:PATH");
+                return ExitCodes.Usage;
+            }
+            catch (SandboxException e)
+            {
+                stderr.WriteLine($"airlock sandbox cp: {e.Message}");
+                return ExitCodes.SandboxFailed;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                stderr.WriteLine($"airlock sandbox cp: {e.Message}");
+                return ExitCodes.SandboxFailed;
+            }
+        });
+        return command;
+    }
+
+    private static Command ListCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var driver = DriverOption();
+        var output = OutputOption();
+        var command = new Command("ls", "List sandboxes.") { driver, output };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var sandboxes = await Driver(parse.GetRequiredValue(driver)).ListAsync(cancellationToken).ConfigureAwait(false);
+            if (parse.GetValue(output) == "json")
+            {
+                stdout.WriteLine(JsonSerializer.Serialize([.. sandboxes.Select(Describe)], CliJson.Default.SandboxDescriptionArray));
+                return ExitCodes.Success;
+            }
+
+            if (sandboxes.Count == 0)
+            {
+                stderr.WriteLine("airlock: no sandboxes");
+                return ExitCodes.Success;
+            }
+
+            var rows = sandboxes.Select(s => new[]
+            {
+                s.Id,
+                s.State == SandboxState.Running ? "running" : "exited",
+                Age(DateTimeOffset.UtcNow - s.CreatedAt),
+                s.ExpiresAt is { } expires ? Age(expires - DateTimeOffset.UtcNow) : "-",
+                s.WorkDirectory,
+                Path.GetFileName(s.PolicySource),
+            }).Prepend(["ID", "STATE", "AGE", "EXPIRES IN", "WORKDIR", "POLICY"]).ToList();
+            var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
+            foreach (var row in rows)
+            {
+                stdout.WriteLine(string.Join("  ", row.Select((cell, c) => c == row.Length - 1 ? cell : cell.PadRight(widths[c]))));
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command RemoveCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var driver = DriverOption();
+        var ids = new Argument<string[]>("SANDBOX") { Description = "Sandbox ids.", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("rm", "Stop sandboxes and remove them (their events are kept).") { driver, ids };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var sandboxes = Driver(parse.GetRequiredValue(driver));
+            var exit = ExitCodes.Success;
+            foreach (var id in parse.GetRequiredValue(ids))
+            {
+                if (await sandboxes.DeleteAsync(id, cancellationToken).ConfigureAwait(false))
+                {
+                    stdout.WriteLine(id);
+                }
+                else
+                {
+                    stderr.WriteLine($"airlock sandbox rm: no sandbox '{id}'");
+                    exit = ExitCodes.SandboxFailed;
+                }
+            }
+
+            return exit;
+        });
+        return command;
+    }
+
+    private static Command EventsCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var driver = DriverOption();
+        var id = new Argument<string>("SANDBOX") { Description = "The sandbox id." };
+        var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing events as they happen, until the sandbox is removed." };
+        var command = new Command("events", "Print a sandbox's egress events as NDJSON.") { driver, follow, id };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            try
+            {
+                await foreach (var egressEvent in Driver(parse.GetRequiredValue(driver)).EventsAsync(parse.GetRequiredValue(id), parse.GetValue(follow), cancellationToken).ConfigureAwait(false))
+                {
+                    stdout.WriteLine(EventJson.ToJson(egressEvent));
+                    await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                return ExitCodes.Success;
+            }
+            catch (SandboxException e)
+            {
+                stderr.WriteLine($"airlock sandbox events: {e.Message}");
+                return ExitCodes.SandboxFailed;
+            }
+            catch (OperationCanceledException)
+            {
+                return ExitCodes.Success;
+            }
+        });
+        return command;
+    }
+
+    private static Option<string> OutputOption() => new("--output", "-o")
+    {
+        Description = "text or json.",
+        DefaultValueFactory = _ => "text",
+        CustomParser = result => result.Tokens is [{ Value: "text" or "json" } token] ? token.Value : result.Tokens.Count == 0 ? "text" : Fail(result, "--output is text or json"),
+    };
+
+    private static (string Id, string Path)? SplitRemote(string value)
+    {
+        var colon = value.IndexOf(':', StringComparison.Ordinal);
+        return colon > 3 && value.StartsWith("sb-", StringComparison.Ordinal) ? (value[..colon], value[(colon + 1)..]) : null;
+    }
+
+    private static bool TryParseEnvironment(string[] pairs, out Dictionary<string, string> environment, out string? error)
+    {
+        environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in pairs)
+        {
+            var equals = pair.IndexOf('=', StringComparison.Ordinal);
+            if (equals <= 0)
+            {
+                error = $"'{pair}' is not K=V";
+                return false;
+            }
+
+            environment[pair[..equals]] = pair[(equals + 1)..];
+        }
+
+        error = null;
+        return true;
+    }
+
+    internal static bool TryParseLimits(string? memory, string? pids, string? cpus, out ResourceLimits limits, out string error)
+    {
+        limits = new ResourceLimits();
+        error = string.Empty;
+        return true;
+    }
+
+    private static SandboxDescription Describe(SandboxInfo info) => new(
+        info.Id,
+        info.Driver,
+        info.State == SandboxState.Running ? "running" : "exited",
+        info.CreatedAt,
+        info.ExpiresAt,
+        info.WorkDirectory,
+        info.PolicySource,
+        info.EventsPath,
+        [.. info.Limits.Select(l => new LimitDescription(l.Name, l.Requested, l.Mechanism, l.Detail))]);
+
+    private static string Age(TimeSpan span) => span switch
+    {
+        { TotalSeconds: < 0 } => "0s",
+        { TotalMinutes: < 1 } => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalSeconds}s"),
+        { TotalHours: < 1 } => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalMinutes}m"),
+        { TotalDays: < 2 } => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalHours}h"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalDays}d"),
+    };
+
+    /// <summary>The command's raw bytes: the process's own stream for the console, an adapter for a test's writer.</summary>
+    private static Stream Bytes(TextWriter writer) =>
+        ReferenceEquals(writer, System.Console.Out) ? System.Console.OpenStandardOutput()
+        : ReferenceEquals(writer, System.Console.Error) ? System.Console.OpenStandardError()
+        : new Airlock.Cli.Console.TextWriterStream(writer);
+}
+
+/// <summary>A sandbox as <c>--output json</c> prints it.</summary>
+internal sealed record SandboxDescription(
+    [property: System.Text.Json.Serialization.JsonPropertyName("id")] string Id,
+    [property: System.Text.Json.Serialization.JsonPropertyName("driver")] string Driver,
+    [property: System.Text.Json.Serialization.JsonPropertyName("state")] string State,
+    [property: System.Text.Json.Serialization.JsonPropertyName("created_at")] DateTimeOffset CreatedAt,
+    [property: System.Text.Json.Serialization.JsonPropertyName("expires_at")] DateTimeOffset? ExpiresAt,
+    [property: System.Text.Json.Serialization.JsonPropertyName("workdir")] string WorkDirectory,
+    [property: System.Text.Json.Serialization.JsonPropertyName("policy")] string Policy,
+    [property: System.Text.Json.Serialization.JsonPropertyName("events")] string Events,
+    [property: System.Text.Json.Serialization.JsonPropertyName("limits")] ImmutableArray<LimitDescription> Limits);
+
+/// <summary>One limit as <c>--output json</c> prints it.</summary>
+internal sealed record LimitDescription(
+    [property: System.Text.Json.Serialization.JsonPropertyName("name")] string Name,
+    [property: System.Text.Json.Serialization.JsonPropertyName("requested")] string Requested,
+    [property: System.Text.Json.Serialization.JsonPropertyName("mechanism")] string Mechanism,
+    [property: System.Text.Json.Serialization.JsonPropertyName("detail")] string Detail);
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(SandboxDescription))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(SandboxDescription[]))]
+internal sealed partial class CliJson : System.Text.Json.Serialization.JsonSerializerContext;
