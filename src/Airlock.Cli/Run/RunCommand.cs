@@ -23,11 +23,14 @@ internal static class RunCommand
         var quiet = new Option<bool>("--quiet") { Description = "Do not print denials as they happen." };
         var resolve = new Option<string[]>("--resolve") { Description = "HOST=IP[:PORT] for the proxy (repeatable; the address checks still apply)." };
         var upstreamCa = new Option<string?>("--upstream-ca") { Description = "Extra PEM roots the proxy trusts upstream." };
+        var memory = new Option<string?>("--memory") { Description = "Memory limit, e.g. 512M, 2G (reported if it cannot be applied)." };
+        var pids = new Option<string?>("--pids") { Description = "Process limit (reported if it cannot be applied)." };
+        var cpus = new Option<string?>("--cpus") { Description = "CPU limit in cores, e.g. 0.5 (reported if it cannot be applied)." };
         var command = new Argument<string[]>("COMMAND") { Description = "The command and its arguments (after --).", Arity = ArgumentArity.OneOrMore };
 
         var run = new Command("run", "Run a command in a local sandbox: no network but the policy-enforcing proxy.")
         {
-            policy, workdir, env, secret, timeout, events, quiet, resolve, upstreamCa, command,
+            policy, workdir, env, secret, timeout, events, quiet, resolve, upstreamCa, memory, pids, cpus, command,
         };
         run.SetAction(async (parse, cancellationToken) =>
         {
@@ -66,6 +69,12 @@ internal static class RunCommand
             if (!ResolveOverrides.TryParse(parse.GetValue(resolve) ?? [], out var overrides, out var resolvePorts, out var resolveError))
             {
                 Usage($"--resolve: {resolveError}");
+                return ExitCodes.Usage;
+            }
+
+            if (!Sandbox.SandboxCommands.TryParseLimits(parse.GetValue(memory), parse.GetValue(pids), parse.GetValue(cpus), out var limits, out var limitError))
+            {
+                Usage(limitError);
                 return ExitCodes.Usage;
             }
 
@@ -113,6 +122,7 @@ internal static class RunCommand
                     Report = stderr,
                     ReportDenials = !parse.GetValue(quiet),
                     SessionId = sessionId,
+                    Limits = limits,
                 },
                 cancellationToken).ConfigureAwait(false);
             return result.ExitCode;

@@ -171,10 +171,7 @@ internal static class SandboxCommands
             }
 
             stdout.WriteLine(info.Id);
-            foreach (var limit in info.Limits)
-            {
-                stderr.WriteLine($"airlock: {limit.Name} {limit.Requested}: {(limit.Mechanism == "none" ? "not applied" : "applied with " + limit.Mechanism)} ({limit.Detail})");
-            }
+            ReportLimits(info.Limits, stderr);
 
             stderr.WriteLine($"airlock: sandbox {info.Id} running in {info.WorkDirectory}{(info.ExpiresAt is { } expires ? $", until {expires:u}" : string.Empty)}; events: {info.EventsPath}");
             return ExitCodes.Success;
@@ -438,11 +435,58 @@ internal static class SandboxCommands
         return true;
     }
 
+    /// <summary>Parses <c>--memory</c>, <c>--pids</c> and <c>--cpus</c> (shared with <c>airlock run</c>).</summary>
     internal static bool TryParseLimits(string? memory, string? pids, string? cpus, out ResourceLimits limits, out string error)
     {
-        limits = new ResourceLimits();
+        limits = ResourceLimits.None;
+        long? memoryBytes = null;
+        int? pidCount = null;
+        double? cpuCount = null;
+        if (memory is not null)
+        {
+            if (!ResourceLimitSyntax.TryParseMemory(memory, out var bytes, out var memoryError))
+            {
+                error = $"--memory: {memoryError}";
+                return false;
+            }
+
+            memoryBytes = bytes;
+        }
+
+        if (pids is not null)
+        {
+            if (!ResourceLimitSyntax.TryParsePids(pids, out var count, out var pidsError))
+            {
+                error = $"--pids: {pidsError}";
+                return false;
+            }
+
+            pidCount = count;
+        }
+
+        if (cpus is not null)
+        {
+            if (!ResourceLimitSyntax.TryParseCpus(cpus, out var cores, out var cpusError))
+            {
+                error = $"--cpus: {cpusError}";
+                return false;
+            }
+
+            cpuCount = cores;
+        }
+
+        limits = new ResourceLimits { MemoryBytes = memoryBytes, Pids = pidCount, Cpus = cpuCount };
         error = string.Empty;
         return true;
+    }
+
+    /// <summary>One line per requested limit: how it is applied, or that it is not and why.</summary>
+    private static void ReportLimits(IEnumerable<AppliedLimit> limits, TextWriter stderr)
+    {
+        foreach (var limit in limits)
+        {
+            stderr.WriteLine("airlock: " + limit.Describe());
+        }
     }
 
     private static SandboxDescription Describe(SandboxInfo info) => new(

@@ -29,11 +29,15 @@ internal static class SandboxProcesses
         }
     }
 
-    /// <summary><c>sandbox-agent --workdir DIR [--root DIR]…</c>: the bridge to the proxy, then the agent on stdin/stdout.</summary>
+    /// <summary>
+    /// <c>sandbox-agent --workdir DIR [--root DIR]… [--wrap ARG]…</c>: the bridge to the proxy, then the agent on
+    /// stdin/stdout; the <c>--wrap</c> arguments go before every command (the per-process limits).
+    /// </summary>
     public static async Task<int> RunAgentAsync(string[] argv)
     {
         string? workDirectory = null;
         var roots = new List<string>();
+        var wrap = new List<string>();
         for (var i = 0; i + 1 < argv.Length; i += 2)
         {
             switch (argv[i])
@@ -43,6 +47,9 @@ internal static class SandboxProcesses
                     break;
                 case "--root":
                     roots.Add(argv[i + 1]);
+                    break;
+                case "--wrap":
+                    wrap.Add(argv[i + 1]);
                     break;
                 default:
                     await System.Console.Error.WriteLineAsync($"airlock {AgentVerb}: unknown argument '{argv[i]}'").ConfigureAwait(false);
@@ -57,7 +64,7 @@ internal static class SandboxProcesses
         }
 
         await using var bridge = SandboxBridge.Start(SandboxLayout.ProxySocket);
-        await SandboxAgent.RunAsync(System.Console.OpenStandardInput(), System.Console.OpenStandardOutput(), workDirectory, roots, CancellationToken.None).ConfigureAwait(false);
+        await SandboxAgent.RunAsync(System.Console.OpenStandardInput(), System.Console.OpenStandardOutput(), workDirectory, roots, wrap, CancellationToken.None).ConfigureAwait(false);
         return ExitCodes.Success;
     }
 }

@@ -22,11 +22,13 @@ public sealed partial class SandboxAgent
     private readonly FrameWriter _writer;
     private readonly ConfinedFiles _files;
     private readonly string _workDirectory;
+    private readonly IReadOnlyList<string> _commandPrefix;
     private readonly ConcurrentDictionary<uint, Channel<AgentFrame>> _channels = new();
     private readonly ConcurrentDictionary<Task, byte> _running = new();
 
-    private SandboxAgent(Stream output, string workDirectory, IEnumerable<string> roots)
+    private SandboxAgent(Stream output, string workDirectory, IEnumerable<string> roots, IReadOnlyList<string> commandPrefix)
     {
+        _commandPrefix = commandPrefix;
         _writer = new FrameWriter(output);
         _workDirectory = workDirectory;
         _files = new ConfinedFiles(workDirectory, roots);
@@ -37,8 +39,9 @@ public sealed partial class SandboxAgent
     /// <param name="output">Frames to the supervisor.</param>
     /// <param name="workDirectory">The sandbox's workdir (default working directory, base of relative paths).</param>
     /// <param name="roots">Where uploads and downloads may go besides the workdir.</param>
+    /// <param name="commandPrefix">Put before every command (e.g. <c>prlimit --data=N --</c>): the per-process limits.</param>
     /// <param name="cancellationToken">Stops serving.</param>
-    public static async Task RunAsync(Stream input, Stream output, string workDirectory, IEnumerable<string> roots, CancellationToken cancellationToken)
+    public static async Task RunAsync(Stream input, Stream output, string workDirectory, IEnumerable<string> roots, IReadOnlyList<string> commandPrefix, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
         if (OperatingSystem.IsLinux())
@@ -47,7 +50,7 @@ public sealed partial class SandboxAgent
             _ = Prctl(4, 0, 0, 0, 0);
         }
 
-        var agent = new SandboxAgent(output, workDirectory, roots);
+        var agent = new SandboxAgent(output, workDirectory, roots, commandPrefix);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
@@ -135,11 +138,13 @@ public sealed partial class SandboxAgent
 
     private async Task ExecAsync(uint channel, AgentRequest request, ChannelReader<AgentFrame> inbox, CancellationToken cancellationToken)
     {
-        if (request.Argv is not { Count: > 0 } argv)
+        if (request.Argv is not { Count: > 0 } requested)
         {
             await _writer.WriteTextAsync(channel, FrameKind.Error, "exec needs a command", cancellationToken).ConfigureAwait(false);
             return;
         }
+
+        var argv = _commandPrefix.Concat(requested).ToList();
 
         var start = new ProcessStartInfo(argv[0])
         {
@@ -166,7 +171,7 @@ public sealed partial class SandboxAgent
         }
         catch (Win32Exception e)
         {
-            await _writer.WriteTextAsync(channel, FrameKind.Stderr, $"airlock: cannot run '{argv[0]}': {e.Message}\n", cancellationToken).ConfigureAwait(false);
+            await _writer.WriteTextAsync(channel, FrameKind.Stderr, $"airlock: cannot run '{requested[0]}': {e.Message}\n", cancellationToken).ConfigureAwait(false);
             await WriteExitAsync(channel, 127, cancellationToken).ConfigureAwait(false);
             return;
         }

@@ -12,6 +12,11 @@ public sealed record AppliedLimit(string Name, string Requested, string Mechanis
 {
     /// <summary>Whether the limit binds the sandbox at all.</summary>
     public bool IsApplied => Mechanism != LimitMechanism.None;
+
+    /// <summary>One line for a person: <c>memory 512M: applied with prlimit (RLIMIT_DATA=… per process)</c>.</summary>
+    public string Describe() => IsApplied
+        ? $"{Name} {Requested}: applied with {Mechanism} ({Detail})"
+        : $"{Name} {Requested}: NOT applied ({Detail})";
 }
 
 /// <summary>The ways a limit can be applied.</summary>

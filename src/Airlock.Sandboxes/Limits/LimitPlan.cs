@@ -65,6 +65,21 @@ public sealed class LimitPlan : IAsyncDisposable
     }
 
     /// <summary>
+    /// The part of <see cref="Wrap"/> that binds a whole sandbox: joining the cgroup, when there is one. A sandbox
+    /// started this way counts its supervisor-side helpers (the agent, the bridge) in the group's totals too.
+    /// </summary>
+    public ImmutableArray<string> WrapSandbox(ImmutableArray<string> argv) =>
+        Cgroup is null ? argv : [.. Wrap(argv)[..4], .. argv];
+
+    /// <summary>
+    /// The per-process part of <see cref="Wrap"/> (<c>prlimit … --</c>), to put before each command started inside a
+    /// sandbox rather than before the sandbox itself, so that the sandbox's own helpers (the agent, the bridge,
+    /// runtimes that reserve much address space) are not held to a per-process budget meant for the command.
+    /// Empty when nothing is applied that way. The program path is the host's, which the sandbox sees read-only.
+    /// </summary>
+    public ImmutableArray<string> CommandPrefix => _prlimit;
+
+    /// <summary>
     /// Removes the plan's cgroup. Processes still inside are killed first (<c>cgroup.kill</c>) and awaited for a
     /// few seconds; a group that still does not go is left behind rather than failing the caller's cleanup.
     /// </summary>

@@ -50,6 +50,9 @@ public sealed record LocalRunOptions
     /// <summary>Print each denial as it happens.</summary>
     public bool ReportDenials { get; init; } = true;
 
+    /// <summary>Memory, process and CPU limits; each is reported (applied or not) on <see cref="Report"/>.</summary>
+    public Limits.ResourceLimits Limits { get; init; } = Sandboxes.Limits.ResourceLimits.None;
+
     /// <summary>The session id (default: a random one).</summary>
     public string? SessionId { get; init; }
 }
@@ -105,8 +108,17 @@ public static class LocalRun
                     cancellationToken).ConfigureAwait(false);
                 await using (session.ConfigureAwait(false))
                 {
-                    var arguments = session.BubblewrapArguments(options.Policy, options.WorkDirectory, options.Environment, options.AirlockCommand, ["sandbox-init", "--", .. options.Command]);
-                    exitCode = await RunBubblewrapAsync(arguments, options.Timeout, cancellationToken).ConfigureAwait(false);
+                    var limits = Sandboxes.Limits.LimitPlanner.Plan(options.Limits);
+                    await using (limits.ConfigureAwait(false))
+                    {
+                        foreach (var limit in limits.Report)
+                        {
+                            options.Report?.WriteLine("airlock: " + limit.Describe());
+                        }
+
+                        var arguments = session.BubblewrapArguments(options.Policy, options.WorkDirectory, options.Environment, options.AirlockCommand, ["sandbox-init", "--", .. limits.CommandPrefix, .. options.Command]);
+                        exitCode = await RunBubblewrapAsync(limits.WrapSandbox(["bwrap", .. arguments]), options.Timeout, cancellationToken).ConfigureAwait(false);
+                    }
                 }
             }
 
@@ -124,8 +136,8 @@ public static class LocalRun
 
     private static async Task<int> RunBubblewrapAsync(ImmutableArray<string> arguments, TimeSpan? timeout, CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo("bwrap") { UseShellExecute = false };
-        foreach (var argument in arguments)
+        var start = new ProcessStartInfo(arguments[0]) { UseShellExecute = false };
+        foreach (var argument in arguments.Skip(1))
         {
             start.ArgumentList.Add(argument);
         }

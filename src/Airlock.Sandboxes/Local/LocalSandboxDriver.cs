@@ -90,9 +90,16 @@ public sealed class LocalSandboxDriver(LocalDriverOptions options) : ISandboxDri
         {
             await StartSupervisorAsync(directory, supervisorSpec, cancellationToken).ConfigureAwait(false);
         }
-        catch
+        catch (Exception e) when (e is SandboxException or IOException or OperationCanceledException)
         {
+            // The state directory goes, with the supervisor's log: what it said is kept in the error.
+            var log = LogTail(directory);
             await StopAsync(directory, SandboxRecord.Read(directory)).ConfigureAwait(false);
+            if (e is SandboxException && log.Length > 0)
+            {
+                throw new SandboxException($"{e.Message}\nthe supervisor's log:\n{log}", e);
+            }
+
             throw;
         }
 
@@ -134,7 +141,7 @@ public sealed class LocalSandboxDriver(LocalDriverOptions options) : ISandboxDri
                 throw;
             }
 
-            throw new SandboxException($"the sandbox did not start within {StartTimeout.TotalSeconds:0} s; see {Path.Combine(directory, "supervisor.log")}");
+            throw new SandboxException($"the sandbox did not start within {StartTimeout.TotalSeconds:0} s");
         }
 
         if (line != LocalSandboxSupervisor.ReadyLine)
@@ -142,7 +149,19 @@ public sealed class LocalSandboxDriver(LocalDriverOptions options) : ISandboxDri
             supervisor.Kill(entireProcessTree: true);
             await supervisor.WaitForExitAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             var message = errors.IsCompleted ? (await errors.ConfigureAwait(false)).Trim() : string.Empty;
-            throw new SandboxException(message.Length > 0 ? message : $"the sandbox did not start; see {Path.Combine(directory, "supervisor.log")}");
+            throw new SandboxException(message.Length > 0 ? message : "the sandbox did not start");
+        }
+    }
+
+    private static string LogTail(string directory)
+    {
+        try
+        {
+            return string.Join('\n', File.ReadLines(Path.Combine(directory, "supervisor.log")).TakeLast(20));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return string.Empty;
         }
     }
 

@@ -68,7 +68,7 @@ public sealed partial class LocalSandboxSupervisor : IDisposable
         }
         catch (JsonException e)
         {
-            await errors.WriteLineAsync($"airlock: unreadable sandbox spec: {e.Message}").ConfigureAwait(false);
+            await errors.WriteLineAsync($"unreadable sandbox spec: {e.Message}").ConfigureAwait(false);
             return 2;
         }
 
@@ -76,7 +76,25 @@ public sealed partial class LocalSandboxSupervisor : IDisposable
         await using (logFile.ConfigureAwait(false))
         {
             using var supervisor = new LocalSandboxSupervisor(TextWriter.Synchronized(logFile));
-            return await supervisor.SuperviseAsync(stateDirectory, spec, announce, errors).ConfigureAwait(false);
+            try
+            {
+                return await supervisor.SuperviseAsync(stateDirectory, spec, announce, errors).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.ComponentModel.Win32Exception or SandboxException or System.Security.Cryptography.CryptographicException or SocketException)
+            {
+                // Before the sandbox answered this reaches the creating command; after, only the log.
+                await logFile.WriteLineAsync($"{DateTimeOffset.UtcNow:O} failed: {e}").ConfigureAwait(false);
+                try
+                {
+                    await errors.WriteLineAsync(e.Message).ConfigureAwait(false);
+                }
+                catch (IOException)
+                {
+                    // Nobody is listening any more.
+                }
+
+                return 1;
+            }
         }
     }
 
@@ -121,7 +139,8 @@ public sealed partial class LocalSandboxSupervisor : IDisposable
                 CancellationToken.None).ConfigureAwait(false);
             await using (session.ConfigureAwait(false))
             {
-                using var limits = LimitPlan.ForThisMachine(spec.Limits, spec.Id);
+                var limits = LimitPlanner.Plan(spec.Limits);
+                await using var releaseLimits = limits.ConfigureAwait(false);
                 var workDirectory = Path.GetFullPath(spec.WorkDirectory);
                 var writable = policy.Filesystem.ReadWrite
                     .Select(p => BubblewrapCommand.Resolve(p, Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), workDirectory))
@@ -132,8 +151,8 @@ public sealed partial class LocalSandboxSupervisor : IDisposable
                     workDirectory,
                     spec.Environment.ToImmutableDictionary(StringComparer.Ordinal),
                     [.. spec.AirlockCommand],
-                    [SandboxAgentVerb, "--workdir", workDirectory, "--root", "/tmp", .. writable]);
-                using var sandbox = StartSandbox(limits.Wrap(["bwrap", .. arguments]));
+                    [SandboxAgentVerb, "--workdir", workDirectory, "--root", "/tmp", .. writable, .. limits.CommandPrefix.SelectMany(p => new[] { "--wrap", p })]);
+                using var sandbox = StartSandbox(limits.WrapSandbox(["bwrap", .. arguments]));
                 _link = new FrameWriter(sandbox.StandardInput.BaseStream);
                 var linkReader = ReadLinkAsync(sandbox.StandardOutput.BaseStream);
                 var logCopy = CopyLogAsync(sandbox.StandardError);
@@ -142,7 +161,7 @@ public sealed partial class LocalSandboxSupervisor : IDisposable
                 {
                     if (!await PingAgentAsync(linkReader).ConfigureAwait(false))
                     {
-                        await errors.WriteLineAsync($"airlock: the sandbox did not start; see {Path.Combine(stateDirectory, "supervisor.log")}").ConfigureAwait(false);
+                        await errors.WriteLineAsync("the sandbox's agent did not answer").ConfigureAwait(false);
                         return 1;
                     }
 

@@ -121,7 +121,7 @@ internal sealed record SupervisorSpec
     public required IReadOnlyList<string> AirlockCommand { get; init; }
 }
 
-[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, WriteIndented = true)]
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(SandboxRecord))]
 [JsonSerializable(typeof(SupervisorSpec))]
 internal sealed partial class SandboxJson : JsonSerializerContext;

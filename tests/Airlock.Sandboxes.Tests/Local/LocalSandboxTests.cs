@@ -190,6 +190,39 @@ public sealed class LocalSandboxTests : IAsyncLifetime
         Assert.Equal(125, (await CliAsync(user, ["sandbox", "exec", id, "--", "true"])).ExitCode);
     }
 
+    [Theory]
+    [MemberData(nameof(Users))]
+    public async Task Limits_are_reported_one_by_one_and_the_memory_limit_binds(string user)
+    {
+        const string allocate = "python3 -c 'import sys; b = bytearray(int(sys.argv[1]) * 1024 * 1024); print(\"allocated\")'";
+        var workdir = Directory.CreateDirectory(Path.Combine(_directory.FullName, "limits-" + user)).FullName;
+        OpenToAll(workdir);
+        var policy = Path.Combine(workdir, "p.yaml");
+        await File.WriteAllTextAsync(policy, "version: 1\negress: []\n");
+        OpenToAll(policy);
+
+        var create = await CliAsync(user, ["sandbox", "create", "--policy", policy, "--workdir", workdir, "--memory", "64M", "--pids", "64", "--cpus", "1"]);
+        var id = create.Stdout.Trim();
+        _created.Add((user, id));
+        var small = await CliAsync(user, ["sandbox", "exec", id, "--", "sh", "-c", allocate + " 8"]);
+        var large = await CliAsync(user, ["sandbox", "exec", id, "--", "sh", "-c", allocate + " 256"]);
+        var run = await CliAsync(user, ["run", "--policy", policy, "--workdir", workdir, "--quiet", "--memory", "64M", "--", "sh", "-c", allocate + " 256"]);
+
+        Assert.True(create.ExitCode == 0, create.Stderr);
+        foreach (var limit in new[] { "memory 64M: ", "pids 64: ", "cpus 1: " })
+        {
+            Assert.Matches($"airlock: {limit}(applied with (cgroup2|prlimit) \\(.+\\)|NOT applied \\(.+\\))\n", create.Stderr);
+        }
+
+        Assert.Contains("airlock: memory 64M: applied with", create.Stderr, StringComparison.Ordinal);
+        Assert.Equal((0, "allocated\n"), (small.ExitCode, small.Stdout));
+        Assert.NotEqual(0, large.ExitCode);
+        Assert.DoesNotContain("allocated", large.Stdout, StringComparison.Ordinal);
+        Assert.Contains("airlock: memory 64M: applied with", run.Stderr, StringComparison.Ordinal);
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.DoesNotContain("allocated", run.Stdout, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Bad_requests_get_readable_errors_not_crashes()
     {
