@@ -77,6 +77,41 @@ public sealed class EscapeTests : IAsyncLifetime, IDisposable
 
     [Theory]
     [MemberData(nameof(Users))]
+    public async Task Raw_packet_and_ping_sockets_are_refused(string user)
+    {
+        const string probe = """
+            import socket
+            def attempt(name, family, kind, proto, target):
+                try:
+                    s = socket.socket(family, kind, proto)
+                except OSError as e:
+                    print(name, "refused", e.errno)
+                    return
+                try:
+                    s.sendto(b"\x08\x00\xf7\xff\x00\x00\x00\x00", target)
+                    print("ESCAPED", name)
+                except OSError as e:
+                    print(name, "unsent", e.errno)
+            attempt("raw", socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP, ("8.8.8.8", 0))
+            attempt("raw6", socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6, ("2001:4860:4860::8888", 0))
+            attempt("packet", socket.AF_PACKET, socket.SOCK_RAW, 0, ("lo", 0))
+            attempt("ping", socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP, ("8.8.8.8", 0))
+            """;
+        var script = Path.Combine(_directory.FullName, "probe-" + user + ".py");
+        await File.WriteAllTextAsync(script, probe);
+        UnixFileModeForAll(script);
+
+        var run = await RunAsync(user, $"python3 {script}");
+
+        Assert.DoesNotContain("ESCAPED", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("raw refused 1", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("raw6 refused 1", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("packet refused 1", run.Stdout, StringComparison.Ordinal);
+        Assert.Matches("ping (refused|unsent) [0-9]+", run.Stdout);
+    }
+
+    [Theory]
+    [MemberData(nameof(Users))]
     public async Task The_CA_key_and_the_proxys_secrets_are_not_inside(string user)
     {
         var run = await RunAsync(user, "grep -rl 'PRIVATE KEY' /run/airlock /tmp 2>/dev/null && echo ESCAPED-KEY; env | grep -q canary-secret && echo ESCAPED-SECRET; ls /run/airlock; exit 0", "--secret", $"TOKEN=@{SecretFile()}");
