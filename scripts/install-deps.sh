@@ -11,6 +11,10 @@ dpkg -s zlib1g-dev >/dev/null 2>&1 || need+=(zlib1g-dev)
 command -v flock >/dev/null 2>&1 || need+=(util-linux)
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+# Sandbox tests: pgrep/ps (leftover processes), prlimit and setpriv (limits, runs as another user), python3 (probes).
+command -v pgrep >/dev/null 2>&1 || need+=(procps)
+command -v prlimit >/dev/null 2>&1 || need+=(util-linux)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
 
 if ((${#need[@]} == 0)); then
   exit 0
