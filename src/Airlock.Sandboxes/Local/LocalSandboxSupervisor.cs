@@ -119,7 +119,7 @@ public sealed partial class LocalSandboxSupervisor : IDisposable
 
         var created = DateTimeOffset.UtcNow;
         TimeSpan? ttl = spec.TimeToLiveSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null;
-        Directory.CreateDirectory(Path.GetDirectoryName(spec.EventsPath)!);
+        Directory.CreateDirectory(Path.GetDirectoryName(spec.EventsPath)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var events = NdjsonEventSink.Open(spec.EventsPath);
         await using (events.ConfigureAwait(false))
         {
