@@ -92,7 +92,8 @@ public static class LocalRun
             int exitCode;
             await using (file.ConfigureAwait(false))
             {
-                var session = await LocalSession.StartAsync(
+                // The proxy starts while the sandbox does: the in-sandbox bridge waits for the proxy's socket.
+                var session = LocalSession.Begin(
                     new LocalSessionOptions
                     {
                         SessionId = sessionId,
@@ -104,8 +105,7 @@ public static class LocalRun
                         ResolvePorts = options.ResolvePorts,
                         UpstreamRoots = options.UpstreamRoots,
                         Secrets = options.Secrets,
-                    },
-                    cancellationToken).ConfigureAwait(false);
+                    });
                 await using (session.ConfigureAwait(false))
                 {
                     var limits = Sandboxes.Limits.LimitPlanner.Plan(options.Limits);
@@ -117,8 +117,11 @@ public static class LocalRun
                         }
 
                         var arguments = session.BubblewrapArguments(options.Policy, options.WorkDirectory, options.Environment, options.AirlockCommand, ["sandbox-init", "--", .. limits.CommandPrefix, .. options.Command]);
-                        exitCode = await RunBubblewrapAsync(limits.WrapSandbox(["bwrap", .. arguments]), options.Timeout, cancellationToken).ConfigureAwait(false);
+                        exitCode = await RunBubblewrapAsync(limits.WrapSandbox(["bwrap", .. arguments]), options.Timeout, session.ProxyStarted, cancellationToken).ConfigureAwait(false);
                     }
+
+                    // A proxy that could not start fails the run, even if the command did not notice.
+                    await session.ProxyStarted.ConfigureAwait(false);
                 }
             }
 
@@ -134,7 +137,7 @@ public static class LocalRun
         }
     }
 
-    private static async Task<int> RunBubblewrapAsync(ImmutableArray<string> arguments, TimeSpan? timeout, CancellationToken cancellationToken)
+    private static async Task<int> RunBubblewrapAsync(ImmutableArray<string> arguments, TimeSpan? timeout, Task proxyStarted, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo(arguments[0]) { UseShellExecute = false };
         foreach (var argument in arguments.Skip(1))
@@ -151,7 +154,14 @@ public static class LocalRun
 
         try
         {
-            await process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
+            var exited = process.WaitForExitAsync(deadline.Token);
+            if (await Task.WhenAny(exited, proxyStarted).ConfigureAwait(false) != exited && proxyStarted.IsFaulted)
+            {
+                // Without its proxy the sandbox has no way out at all: end it, and let the caller report why.
+                await deadline.CancelAsync().ConfigureAwait(false);
+            }
+
+            await exited.ConfigureAwait(false);
             return process.ExitCode;
         }
         catch (OperationCanceledException)

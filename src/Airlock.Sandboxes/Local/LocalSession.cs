@@ -40,9 +40,9 @@ internal sealed record LocalSessionOptions
 internal sealed class LocalSession : IAsyncDisposable
 {
     private readonly SessionCertificateAuthority _ca;
-    private readonly ProxyServer _proxy;
+    private readonly Task<ProxyServer> _proxy;
 
-    private LocalSession(SessionCertificateAuthority ca, ProxyServer proxy, string publicDirectory)
+    private LocalSession(SessionCertificateAuthority ca, Task<ProxyServer> proxy, string publicDirectory)
     {
         _ca = ca;
         _proxy = proxy;
@@ -52,28 +52,53 @@ internal sealed class LocalSession : IAsyncDisposable
     /// <summary>The host directory mounted read-only at <see cref="SandboxLayout.RunDirectory"/>.</summary>
     public string PublicDirectory { get; }
 
+    /// <summary>Completes when the proxy listens on its socket; faults if it cannot start.</summary>
+    public Task ProxyStarted => _proxy;
+
+    /// <summary>Starts a session and returns once its proxy listens.</summary>
     public static async Task<LocalSession> StartAsync(LocalSessionOptions options, CancellationToken cancellationToken)
+    {
+        var session = Begin(options);
+        try
+        {
+            await session._proxy.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return session;
+        }
+        catch
+        {
+            await session.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Creates the session CA and the public files, and starts the proxy without waiting for it
+    /// (<see cref="ProxyStarted"/>): the sandbox can start at once, because its bridge waits for the socket.
+    /// </summary>
+    public static LocalSession Begin(LocalSessionOptions options)
     {
         var publicDirectory = Directory.CreateDirectory(Path.Combine(options.SessionDirectory, "public")).FullName;
         var ca = SessionCertificateAuthority.Create(options.SessionId, options.Lifetime);
         try
         {
-            await WritePublicFilesAsync(publicDirectory, ca, cancellationToken).ConfigureAwait(false);
+            WritePublicFiles(publicDirectory, ca);
             var leaves = new LeafCertificateCache(ca);
-            var proxy = await ProxyServer.StartAsync(
-                new ProxyOptions
-                {
-                    Policy = options.Policy,
-                    SessionId = options.SessionId,
-                    LeafCertificates = leaves.GetContext,
-                    Events = options.Events,
-                    UnixSocketPath = Path.Combine(publicDirectory, "proxy.sock"),
-                    Resolve = options.Resolve,
-                    ResolvePorts = options.ResolvePorts,
-                    UpstreamRoots = options.UpstreamRoots,
-                    Secrets = options.Secrets,
-                },
-                cancellationToken).ConfigureAwait(false);
+            var proxyOptions = new ProxyOptions
+            {
+                Policy = options.Policy,
+                SessionId = options.SessionId,
+                LeafCertificates = leaves.GetContext,
+                Events = options.Events,
+                UnixSocketPath = Path.Combine(publicDirectory, "proxy.sock"),
+                Resolve = options.Resolve,
+                ResolvePorts = options.ResolvePorts,
+                UpstreamRoots = options.UpstreamRoots,
+                Secrets = options.Secrets,
+            };
+
+            // Off the caller's thread: much of the start is synchronous (building the host), and the caller has a
+            // sandbox to start meanwhile.
+            var proxy = Task.Run(() => ProxyServer.StartAsync(proxyOptions, CancellationToken.None));
             return new LocalSession(ca, proxy, publicDirectory);
         }
         catch
@@ -110,18 +135,37 @@ internal sealed class LocalSession : IAsyncDisposable
         });
     }
 
+    /// <summary>Waits for the proxy's start to end, stops the proxy if it started, and forgets the CA.</summary>
     public async ValueTask DisposeAsync()
     {
-        await _proxy.DisposeAsync().ConfigureAwait(false);
-        _ca.Dispose();
+        try
+        {
+            // A start failure is the owner's to observe through ProxyStarted; here only what started is stopped.
+            await ((Task)_proxy).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (_proxy.IsCompletedSuccessfully)
+            {
+                await _proxy.Result.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _ca.Dispose();
+        }
     }
 
-    private static async Task WritePublicFilesAsync(string publicDirectory, SessionCertificateAuthority ca, CancellationToken cancellationToken)
+    private static void WritePublicFiles(string publicDirectory, SessionCertificateAuthority ca)
     {
         ca.WriteCertificate(Path.Combine(publicDirectory, "ca.pem"));
-        var system = SandboxLayout.SystemBundlePaths.FirstOrDefault(File.Exists);
-        var bundle = system is null ? string.Empty : await File.ReadAllTextAsync(system, cancellationToken).ConfigureAwait(false);
-        await File.WriteAllTextAsync(Path.Combine(publicDirectory, "ca-bundle.pem"), bundle.TrimEnd() + "\n" + ca.CertificatePem.TrimEnd() + "\n", cancellationToken).ConfigureAwait(false);
+        var bundle = Path.Combine(publicDirectory, "ca-bundle.pem");
+
+        // The system bundle is copied by the kernel (a few hundred KB that this process need not read): the session
+        // CA goes after it, with a newline first in case the bundle lacks a final one (PEM allows blank lines).
+        if (SandboxLayout.SystemBundlePaths.FirstOrDefault(File.Exists) is { } system)
+        {
+            File.Copy(system, bundle);
+        }
+
+        File.AppendAllText(bundle, "\n" + ca.CertificatePem.TrimEnd() + "\n");
     }
 
     /// <summary>The little of the host environment a command needs to behave (never credentials).</summary>
