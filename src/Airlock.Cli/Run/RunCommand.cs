@@ -105,26 +105,36 @@ internal static class RunCommand
                 "airlock",
                 "events",
                 sessionId + ".ndjson");
-            var result = await LocalRun.RunAsync(
-                new LocalRunOptions
-                {
-                    Policy = loaded.Policy,
-                    Command = [.. parse.GetRequiredValue(command)],
-                    AirlockCommand = SelfCommand(),
-                    WorkDirectory = workDirectory,
-                    Environment = environment.ToImmutable(),
-                    Secrets = name => secrets.GetValueOrDefault(name),
-                    Timeout = parse.GetValue(timeout),
-                    EventsPath = eventsPath,
-                    Resolve = overrides,
-                    ResolvePorts = resolvePorts,
-                    UpstreamRoots = roots,
-                    Report = stderr,
-                    ReportDenials = !parse.GetValue(quiet),
-                    SessionId = sessionId,
-                    Limits = limits,
-                },
-                cancellationToken).ConfigureAwait(false);
+            LocalRunResult result;
+            try
+            {
+                result = await LocalRun.RunAsync(
+                    new LocalRunOptions
+                    {
+                        Policy = loaded.Policy,
+                        Command = [.. parse.GetRequiredValue(command)],
+                        AirlockCommand = SelfCommand(),
+                        WorkDirectory = workDirectory,
+                        Environment = environment.ToImmutable(),
+                        Secrets = name => secrets.GetValueOrDefault(name),
+                        Timeout = parse.GetValue(timeout),
+                        EventsPath = eventsPath,
+                        Resolve = overrides,
+                        ResolvePorts = resolvePorts,
+                        UpstreamRoots = roots,
+                        Report = stderr,
+                        ReportDenials = !parse.GetValue(quiet),
+                        SessionId = sessionId,
+                        Limits = limits,
+                    },
+                    cancellationToken).ConfigureAwait(false);
+            }
+            catch (Airlock.Sandboxes.SandboxException e)
+            {
+                stderr.WriteLine($"airlock run: {e.Message}");
+                return ExitCodes.SandboxFailed;
+            }
+
             return result.ExitCode;
         });
         return run;

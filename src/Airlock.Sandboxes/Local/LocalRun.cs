@@ -83,7 +83,7 @@ public static class LocalRun
     {
         ArgumentNullException.ThrowIfNull(options);
         var sessionId = options.SessionId ?? "run_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6));
-        var sessionDirectory = Directory.CreateTempSubdirectory("airlock-session-");
+        var sessionDirectory = CreateSessionDirectory();
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(options.EventsPath))!);
@@ -121,7 +121,14 @@ public static class LocalRun
                     }
 
                     // A proxy that could not start fails the run, even if the command did not notice.
-                    await session.ProxyStarted.ConfigureAwait(false);
+                    try
+                    {
+                        await session.ProxyStarted.ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException or System.Net.Sockets.SocketException or InvalidOperationException)
+                    {
+                        throw new SandboxException($"the session's proxy could not start: {e.Message}", e);
+                    }
                 }
             }
 
@@ -137,6 +144,25 @@ public static class LocalRun
         }
     }
 
+    /// <summary>
+    /// A 0700 directory of the run's own. Under <c>$TMPDIR</c> unless that is so long that the proxy's socket path
+    /// would not fit a unix socket address (108 bytes), then under <c>/tmp</c>.
+    /// </summary>
+    private static DirectoryInfo CreateSessionDirectory()
+    {
+        var name = "airlock-session-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4));
+        var root = Path.GetTempPath();
+        if (System.Text.Encoding.UTF8.GetByteCount(Path.Combine(root, name, "public", "proxy.sock")) > MaxSocketPathBytes)
+        {
+            root = "/tmp";
+        }
+
+        return Directory.CreateDirectory(Path.Combine(root, name), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
+
+    /// <summary>The longest unix socket path the kernel takes (108 bytes with the terminating NUL).</summary>
+    internal const int MaxSocketPathBytes = 107;
+
     private static async Task<int> RunBubblewrapAsync(ImmutableArray<string> arguments, TimeSpan? timeout, Task proxyStarted, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo(arguments[0]) { UseShellExecute = false };
@@ -145,7 +171,17 @@ public static class LocalRun
             start.ArgumentList.Add(argument);
         }
 
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("bwrap did not start");
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new SandboxException("bwrap did not start");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new SandboxException($"cannot start {arguments[0]}: {e.Message} (bubblewrap is the 'bubblewrap' package; ./airlock installs it)", e);
+        }
+
+        using var started = process;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (timeout is { } limit)
         {

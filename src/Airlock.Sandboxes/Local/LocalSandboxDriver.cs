@@ -66,6 +66,11 @@ public sealed class LocalSandboxDriver(LocalDriverOptions options) : ISandboxDri
 
         var id = "sb-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(5));
         var directory = Path.Combine(SandboxesDirectory, id);
+        if (Encoding.UTF8.GetByteCount(Path.Combine(directory, "public", "proxy.sock")) > LocalRun.MaxSocketPathBytes)
+        {
+            throw new SandboxException($"the state directory '{options.StateDirectory}' is too long for the sandbox's unix sockets; set AIRLOCK_STATE_DIR to a shorter path");
+        }
+
         Directory.CreateDirectory(options.StateDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         Directory.CreateDirectory(SandboxesDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);

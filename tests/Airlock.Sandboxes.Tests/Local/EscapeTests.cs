@@ -15,6 +15,7 @@ public sealed class EscapeTests : IAsyncLifetime, IDisposable
     private readonly TcpListener _hostV6 = new(IPAddress.IPv6Loopback, 0);
     private int _accepted;
     private DirectoryInfo _directory = null!;
+    private string? _temporary;
 
     public static TheoryData<string> Users() => IsRoot() ? ["current", "nobody"] : ["current"];
 
@@ -35,6 +36,11 @@ public sealed class EscapeTests : IAsyncLifetime, IDisposable
         _hostV4.Stop();
         _hostV6.Stop();
         _directory.Delete(recursive: true);
+        if (_temporary is not null)
+        {
+            Directory.Delete(_temporary, recursive: true);
+        }
+
         return Task.CompletedTask;
     }
 
@@ -114,7 +120,7 @@ public sealed class EscapeTests : IAsyncLifetime, IDisposable
     [MemberData(nameof(Users))]
     public async Task The_CA_key_and_the_proxys_secrets_are_not_inside(string user)
     {
-        var run = await RunAsync(user, "grep -rl 'PRIVATE KEY' /run/airlock /tmp 2>/dev/null && echo ESCAPED-KEY; env | grep -q canary-secret && echo ESCAPED-SECRET; ls /run/airlock; exit 0", "--secret", $"TOKEN=@{SecretFile()}");
+        var run = await RunAsync(user, "grep -rl 'PRIVATE KEY' /run/airlock /tmp 2>/dev/null && echo ESCAPED-KEY; env | grep -q canary-secret && echo ESCAPED-SECRET; for i in $(seq 200); do [ -S /run/airlock/proxy.sock ] && break; sleep 0.05; done; ls /run/airlock; exit 0", "--secret", $"TOKEN=@{SecretFile()}");
 
         Assert.DoesNotContain("ESCAPED", run.Stdout, StringComparison.Ordinal);
         Assert.True(run.Stdout.Contains("proxy.sock", StringComparison.Ordinal), run.Stdout + run.Stderr);
@@ -168,6 +174,11 @@ public sealed class EscapeTests : IAsyncLifetime, IDisposable
     public async Task Nothing_inside_survives_the_death_of_airlock_run(string user)
     {
         var marker = "airlock-orphan-" + Guid.NewGuid().ToString("N")[..8];
+
+        // A killed run cannot remove its session directory: keep it in ours rather than in the shared /tmp.
+        // Short: the proxy's socket path inside it must fit a unix socket address.
+        _temporary = Directory.CreateDirectory(Path.Combine("/var/tmp", "al-k-" + Guid.NewGuid().ToString("N")[..8])).FullName;
+        UnixFileModeForAll(_temporary);
         var run = RunAsync(user, $"(sleep 300; echo {marker}-child) > /dev/null 2>&1 & sleep 300; echo {marker}-main");
         Assert.True(await WaitForAsync(async () => await AnyProcessAsync("^sh -c .*" + marker)), "the sandboxed command never started");
 
@@ -179,6 +190,7 @@ public sealed class EscapeTests : IAsyncLifetime, IDisposable
 
         Assert.Equal(137, (await run).ExitCode);
         Assert.True(await WaitForAsync(async () => !await AnyProcessAsync("^sh -c .*" + marker)), "a sandboxed process outlived airlock run");
+        Assert.Single(Directory.GetDirectories(_temporary, "airlock-session-*"));
     }
 
     private static async Task<bool> AnyProcessAsync(string pattern)
@@ -230,6 +242,11 @@ public sealed class EscapeTests : IAsyncLifetime, IDisposable
 
             start.Environment["HOME"] = _directory.FullName;
             start.Environment["DOTNET_CLI_HOME"] = _directory.FullName;
+        }
+
+        if (_temporary is not null)
+        {
+            start.Environment["TMPDIR"] = _temporary;
         }
 
         foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "airlock.dll"), "run", "--policy", policy, "--workdir", workdir, "--events", events, "--quiet" }.Concat(options).Concat(["--", "sh", "-c", script]))
