@@ -211,8 +211,9 @@ internal static class SandboxCommands
                     streams,
                     cancellationToken).ConfigureAwait(false);
             }
-            catch (SandboxException e)
+            catch (Exception e) when (e is SandboxException or IOException)
             {
+                // IOException: our own output went away (a closed pipe); leaving ends the command inside too.
                 stderr.WriteLine($"airlock sandbox exec: {e.Message}");
                 return ExitCodes.SandboxFailed;
             }
@@ -222,8 +223,15 @@ internal static class SandboxCommands
             }
             finally
             {
-                await streams.Stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-                await streams.Stderr.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                try
+                {
+                    await streams.Stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                    await streams.Stderr.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (IOException)
+                {
+                    // Nobody reads them any more.
+                }
             }
         });
         return command;

@@ -251,14 +251,21 @@ public sealed class LocalSandboxDriver(LocalDriverOptions options) : ISandboxDri
         var answer = connection.ReceiveAsync(cancellationToken).AsTask();
         var buffer = new byte[AgentFrame.ChunkSize];
         int read;
-        while (!answer.IsCompleted && (read = await content.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+        try
         {
-            await connection.SendAsync(FrameKind.Data, buffer.AsMemory(0, read).ToArray(), cancellationToken).ConfigureAwait(false);
-        }
+            while (!answer.IsCompleted && (read = await content.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                await connection.SendAsync(FrameKind.Data, buffer.AsMemory(0, read).ToArray(), cancellationToken).ConfigureAwait(false);
+            }
 
-        if (!answer.IsCompleted)
+            if (!answer.IsCompleted)
+            {
+                await connection.SendAsync(FrameKind.DataEnd, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException)
         {
-            await connection.SendAsync(FrameKind.DataEnd, ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+            // A refusal closes the connection while the content is still on its way: the answer says why.
         }
 
         switch (await answer.ConfigureAwait(false))
@@ -518,7 +525,18 @@ public sealed class LocalSandboxDriver(LocalDriverOptions options) : ISandboxDri
         public ValueTask SendAsync(FrameKind kind, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken) =>
             _writer.WriteAsync(new AgentFrame(0, kind, payload), cancellationToken);
 
-        public ValueTask<AgentFrame?> ReceiveAsync(CancellationToken cancellationToken) => AgentFrame.ReadAsync(_stream, cancellationToken);
+        /// <summary>The next frame, or null when the supervisor closed the connection or broke it mid-frame.</summary>
+        public async ValueTask<AgentFrame?> ReceiveAsync(CancellationToken cancellationToken)
+        {
+            try
+            {
+                return await AgentFrame.ReadAsync(_stream, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or SocketException or InvalidDataException)
+            {
+                return null;
+            }
+        }
 
         public void Dispose()
         {
