@@ -14,4 +14,10 @@ public static class KubernetesLabels
     /// warm pool hands over (agent-sandbox filters its own label keys from pods).
     /// </summary>
     public const string Session = "airlock.dev/session";
+
+    /// <summary>
+    /// Annotation with the instant (RFC 3339, UTC) after which the session's objects may be collected: its TTL.
+    /// The garbage collector deletes objects past it even when the control plane that made them is gone.
+    /// </summary>
+    public const string ExpiresAt = "airlock.dev/expires-at";
 }
