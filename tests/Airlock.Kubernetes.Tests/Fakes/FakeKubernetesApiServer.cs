@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Net.WebSockets;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
@@ -19,7 +21,9 @@ namespace Airlock.Kubernetes.Tests.Fakes;
 /// (the deleted object, or 404 NotFound; dependents named by ownerReferences go too, as the cluster's garbage
 /// collector would).
 /// Errors are <c>Status</c> objects as the real server returns them. Failures can be injected per request;
-/// every request is recorded in order.
+/// every request is recorded in order. Exec (<c>pods/NAME/exec</c>) upgrades to a WebSocket with the
+/// <c>v5.channel.k8s.io</c> or <c>v4.channel.k8s.io</c> protocol and runs the command ON THE TEST MACHINE,
+/// standing in for the container.
 /// </summary>
 public sealed class FakeKubernetesApiServer : IAsyncDisposable
 {
@@ -57,12 +61,16 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
         builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
         var app = builder.Build();
         var server = new FakeKubernetesApiServer(app);
+        app.UseWebSockets();
         app.Run(server.HandleAsync);
         await app.StartAsync();
         var address = app.Urls.First();
         server.BaseAddress = new Uri(address);
         return server;
     }
+
+    /// <summary>The exec protocols the fake accepts, in its order of preference (a real server before 1.30 has no v5).</summary>
+    public IReadOnlyList<string> ExecProtocols { get; set; } = ["v5.channel.k8s.io", "v4.channel.k8s.io"];
 
     /// <summary>Fails the next request that <paramref name="matches"/> with <paramref name="status"/> (once).</summary>
     public void FailNext(Func<FakeRequest, bool> matches, int status = 500)
@@ -104,6 +112,12 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
     {
         var request = Parse(context.Request);
         _requests.Enqueue(request);
+        if (request.Name is { } podName && context.Request.Path.Value!.EndsWith($"/pods/{podName}/exec", StringComparison.Ordinal))
+        {
+            await ExecAsync(context, request);
+            return;
+        }
+
         if (request.Plural is null)
         {
             await WriteStatusAsync(context, 404, "NotFound", $"the fake serves no {context.Request.Path}");
@@ -245,6 +259,107 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
                     return Status(405, "MethodNotAllowed", $"{request.Method} is not supported on {request.Path}");
             }
         }
+    }
+
+    /// <summary>The exec subresource: the channel protocol over a WebSocket, the command run locally.</summary>
+    private async Task ExecAsync(HttpContext context, FakeRequest request)
+    {
+        var protocol = context.WebSockets.WebSocketRequestedProtocols.FirstOrDefault(ExecProtocols.Contains);
+        if (!context.WebSockets.IsWebSocketRequest || protocol is null)
+        {
+            await WriteStatusAsync(context, 400, "BadRequest", "exec needs a WebSocket upgrade with a supported channel protocol");
+            return;
+        }
+
+        if (!_objects.ContainsKey(Key("pods", request.Namespace!, request.Name!)))
+        {
+            await WriteStatusAsync(context, 404, "NotFound", $"pods \"{request.Name}\" not found");
+            return;
+        }
+
+        var command = context.Request.Query["command"].Select(c => c!).ToArray();
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(protocol);
+        var start = new ProcessStartInfo(command[0]) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in command.Skip(1))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        using var sending = new SemaphoreSlim(1, 1);
+        async Task SendAsync(byte channel, ReadOnlyMemory<byte> data)
+        {
+            var frame = new byte[data.Length + 1];
+            frame[0] = channel;
+            data.CopyTo(frame.AsMemory(1));
+            await sending.WaitAsync();
+            try
+            {
+                await socket.SendAsync(frame, WebSocketMessageType.Binary, endOfMessage: true, CancellationToken.None);
+            }
+            finally
+            {
+                sending.Release();
+            }
+        }
+
+        async Task PumpAsync(Stream from, byte channel)
+        {
+            var buffer = new byte[16 * 1024];
+            int read;
+            while ((read = await from.ReadAsync(buffer)) > 0)
+            {
+                await SendAsync(channel, buffer.AsMemory(0, read));
+            }
+        }
+
+        var stdout = PumpAsync(process.StandardOutput.BaseStream, 1);
+        var stderr = PumpAsync(process.StandardError.BaseStream, 2);
+        var input = Task.Run(async () =>
+        {
+            var buffer = new byte[64 * 1024];
+            try
+            {
+                while (socket.State == WebSocketState.Open)
+                {
+                    var result = await socket.ReceiveAsync(buffer, CancellationToken.None);
+                    if (result.MessageType == WebSocketMessageType.Close || result.Count == 0)
+                    {
+                        break;
+                    }
+
+                    if (buffer[0] == 0)
+                    {
+                        await process.StandardInput.BaseStream.WriteAsync(buffer.AsMemory(1, result.Count - 1));
+                        await process.StandardInput.BaseStream.FlushAsync();
+                    }
+                    else if (buffer[0] == 255 && protocol.StartsWith("v5", StringComparison.Ordinal))
+                    {
+                        process.StandardInput.Close();
+                    }
+                }
+            }
+            catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException)
+            {
+                // The client went away or the command closed its input.
+            }
+        });
+
+        await process.WaitForExitAsync();
+        await Task.WhenAll(stdout, stderr);
+        var status = process.ExitCode == 0
+            ? new JsonObject { ["metadata"] = new JsonObject(), ["status"] = "Success" }
+            : new JsonObject
+            {
+                ["metadata"] = new JsonObject(),
+                ["status"] = "Failure",
+                ["message"] = $"command terminated with non-zero exit code: exit status {process.ExitCode}",
+                ["reason"] = "NonZeroExitCode",
+                ["details"] = new JsonObject { ["causes"] = new JsonArray(new JsonObject { ["reason"] = "ExitCode", ["message"] = process.ExitCode.ToString(CultureInfo.InvariantCulture) }) },
+            };
+        await SendAsync(3, System.Text.Encoding.UTF8.GetBytes(status.ToJsonString()));
+        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+        await input.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     /// <summary>What the cluster's garbage collector does: objects owned by a deleted one go too.</summary>
