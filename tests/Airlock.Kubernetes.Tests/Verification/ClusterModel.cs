@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
 
@@ -47,7 +48,7 @@ public sealed record ClusterPod(
                     {
                         ports.Add(new NamedPort(
                             name.GetValue<string>(),
-                            port["containerPort"]!.GetValue<int>(),
+                            int.Parse(port["containerPort"]!.ToJsonString(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture),
                             port["protocol"]?.GetValue<string>() ?? "TCP"));
                     }
                 }

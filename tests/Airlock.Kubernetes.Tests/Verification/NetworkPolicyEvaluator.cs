@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -209,16 +210,20 @@ public sealed class NetworkPolicyEvaluator
         {
             var protocol = port["protocol"]?.GetValue<string>() ?? "TCP";
             var value = port["port"];
-            var end = port["endPort"]?.GetValue<int>();
+            var end = Integer(port["endPort"]);
             return value?.GetValueKind() switch
             {
                 null or JsonValueKind.Null => new PortRange(protocol, null, null, null),
                 JsonValueKind.String when end is not null =>
                     throw new ArgumentException("endPort requires a numeric port.", nameof(port)),
                 JsonValueKind.String => new PortRange(protocol, null, value.GetValue<string>(), null),
-                _ => new PortRange(protocol, value.GetValue<int>(), null, end),
+                _ => new PortRange(protocol, Integer(value), null, end),
             };
         }
+
+        // Read through the JSON text: a node built in code may hold a long where a parsed one holds a JsonElement.
+        private static int? Integer(JsonNode? node) =>
+            node is null ? null : int.Parse(node.ToJsonString(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
 
         public bool Matches(NetworkEndpoint destination, string protocol, int port)
         {
