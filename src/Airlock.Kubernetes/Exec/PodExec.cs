@@ -25,6 +25,9 @@ public sealed class PodExec(k8s.Kubernetes client)
         var canCloseStdin = socket.SubProtocol == k8s.WebSocketProtocol.V5BinaryWebsocketProtocol;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var feeding = streams.Stdin is { } stdin ? FeedAsync(socket, stdin, canCloseStdin, stop.Token) : Task.CompletedTask;
+
+        // Input that fails (a capped upload over its limit) ends the exec: the command would wait for it forever.
+        _ = feeding.ContinueWith(_ => stop.Cancel(), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         try
         {
             var buffer = new byte[64 * 1024];
@@ -35,7 +38,16 @@ public sealed class PodExec(k8s.Kubernetes client)
                 WebSocketReceiveResult result;
                 do
                 {
-                    result = await socket.ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        result = await socket.ReceiveAsync(buffer, stop.Token).ConfigureAwait(false);
+                    }
+                    catch (Exception) when (feeding.IsFaulted)
+                    {
+                        await feeding.ConfigureAwait(false);
+                        throw;
+                    }
+
                     if (result.MessageType == WebSocketMessageType.Close)
                     {
                         throw new SandboxException($"the exec in {@namespace}/{pod} ended without a status ({socket.CloseStatusDescription ?? socket.CloseStatus?.ToString() ?? "closed"})");

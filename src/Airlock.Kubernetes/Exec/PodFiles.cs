@@ -15,7 +15,7 @@ namespace Airlock.Kubernetes.Exec;
 /// </summary>
 public sealed class PodFiles(PodExec exec, IReadOnlyList<string> roots, long maxBytes)
 {
-    private const int OutsideExitCode = 90, NotAFileExitCode = 91, MissingDirectoryExitCode = 92, TooLargeExitCode = 93;
+    private const int OutsideExitCode = 90, NotAFileExitCode = 91, MissingDirectoryExitCode = 92, TooLargeExitCode = 93, TruncatedExitCode = 94;
 
     /// <summary>The default roots of a sandbox pod: its workspace and temporary volumes.</summary>
     public static IReadOnlyList<string> DefaultRoots { get; } = ["/workspace", "/tmp"];
@@ -24,20 +24,46 @@ public sealed class PodFiles(PodExec exec, IReadOnlyList<string> roots, long max
     /// <exception cref="SandboxException">Outside the roots, over the cap, or the pod refused.</exception>
     public async Task UploadAsync(string @namespace, string pod, string container, string path, Stream content, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(content);
         var target = Confine(path);
-        var script = $$"""
-            umask 022
-            d=$(cd -- "$(dirname -- "$1")" 2>/dev/null && pwd -P) || exit {{MissingDirectoryExitCode}}
-            {{RootCheck("$d/")}}
-            t="$d/.airlock-upload-$$"
-            head -c {{maxBytes + 1}} > "$t" || { rm -f -- "$t"; exit 1; }
-            if [ "$(wc -c < "$t")" -gt {{maxBytes}} ]; then rm -f -- "$t"; exit {{TooLargeExitCode}}; fi
-            mv -f -- "$t" "$d/$(basename -- "$1")"
-            """;
-        using var stderr = new MemoryStream();
-        var code = await exec.ExecAsync(@namespace, pod, container, ["sh", "-c", script, "sh", target], new ExecStreams(new CappedStream(content, maxBytes + 1), Stream.Null, stderr), cancellationToken).ConfigureAwait(false);
-        Check(code, path, stderr);
+
+        // The pod commits only a file of exactly the announced length: an upload cut short (the connection lost,
+        // the caller gone) ends the command's input early and is dropped there, not renamed over the target.
+        var (body, length) = await MeasureAsync(content, cancellationToken).ConfigureAwait(false);
+        await using (body.ConfigureAwait(false))
+        {
+            var script = $$"""
+                umask 022
+                d=$(cd -- "$(dirname -- "$1")" 2>/dev/null && pwd -P) || exit {{MissingDirectoryExitCode}}
+                {{RootCheck("$d/")}}
+                t="$d/.airlock-upload-$$"
+                head -c "$2" > "$t" || { rm -f -- "$t"; exit 1; }
+                if [ "$(wc -c < "$t")" -ne "$2" ]; then rm -f -- "$t"; exit {{TruncatedExitCode}}; fi
+                mv -f -- "$t" "$d/$(basename -- "$1")"
+                """;
+            using var stderr = new MemoryStream();
+            var code = await exec.ExecAsync(@namespace, pod, container, ["sh", "-c", script, "sh", target, length.ToString(CultureInfo.InvariantCulture)], new ExecStreams(body, Stream.Null, stderr), cancellationToken).ConfigureAwait(false);
+            Check(code, path, stderr);
+        }
     }
+
+    /// <summary>The content and its length: a seekable stream as it is, anything else read into memory up to the cap.</summary>
+    private async Task<(Stream Body, long Length)> MeasureAsync(Stream content, CancellationToken cancellationToken)
+    {
+        if (content.CanSeek)
+        {
+            var length = content.Length - content.Position;
+            return length > maxBytes ? throw TooLarge(content.Length) : (new CappedStream(content, length), length);
+        }
+
+        var buffer = new MemoryStream();
+        await new CappedStream(content, maxBytes).CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+        buffer.Position = 0;
+        return (buffer, buffer.Length);
+    }
+
+    private SandboxException TooLarge(long length) =>
+        new($"{length.ToString(CultureInfo.InvariantCulture)} bytes: over the {maxBytes.ToString(CultureInfo.InvariantCulture)}-byte limit for a file transfer");
 
     /// <summary>Reads the regular file at <paramref name="path"/> in the pod into <paramref name="destination"/>.</summary>
     /// <exception cref="SandboxException">Outside the roots, not a regular file, over the cap, or the pod refused.</exception>
@@ -76,7 +102,7 @@ public sealed class PodFiles(PodExec exec, IReadOnlyList<string> roots, long max
     }
 
     private string RootCheck(string variable) =>
-        $"case \"{variable}\" in {string.Join("|", roots.Select(r => r.TrimEnd('/') + "/?*"))}) ;; *) exit {OutsideExitCode};; esac";
+        $"case \"{variable}\" in {string.Join("|", roots.Select(r => r.TrimEnd('/') + "/*"))}) ;; *) exit {OutsideExitCode};; esac";
 
     private void Check(int code, string path, MemoryStream stderr)
     {
@@ -91,6 +117,8 @@ public sealed class PodFiles(PodExec exec, IReadOnlyList<string> roots, long max
                 throw new SandboxException($"{path}: not a regular file (or a symlink); refused");
             case MissingDirectoryExitCode:
                 throw new SandboxException($"{path}: no such directory");
+            case TruncatedExitCode:
+                throw new SandboxException($"{path}: the upload was cut short; the target is unchanged");
             case TooLargeExitCode:
                 throw new SandboxException($"{path}: over the {maxBytes.ToString(CultureInfo.InvariantCulture)}-byte limit for a file transfer");
             default:
@@ -141,7 +169,7 @@ public sealed class PodFiles(PodExec exec, IReadOnlyList<string> roots, long max
         private int Count(int count)
         {
             _count += count;
-            return _count > limit ? throw new SandboxException($"a file transfer over the {limit}-byte limit") : count;
+            return _count > limit ? throw new SandboxException($"a file transfer over the {limit.ToString(CultureInfo.InvariantCulture)}-byte limit") : count;
         }
     }
 }

@@ -343,6 +343,16 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
             {
                 // The client went away or the command closed its input.
             }
+
+            // The stream is gone: the command sees the end of its input, as in a container.
+            try
+            {
+                process.StandardInput.Close();
+            }
+            catch (IOException)
+            {
+                // Already closed.
+            }
         });
 
         await process.WaitForExitAsync();
