@@ -106,6 +106,9 @@ public sealed record VolumeSizes(string Workspace, string Home, string Cache, st
 /// </summary>
 public sealed record KubernetesSandboxSpec
 {
+    /// <summary>The proxy image used when none is given.</summary>
+    public const string DefaultProxyImage = "ghcr.io/airlock-dev/airlock:latest";
+
     /// <summary>The session id: a valid label value (at most 63 characters of letters, digits, '-', '_', '.').</summary>
     public required string SessionId { get; init; }
 
@@ -119,7 +122,7 @@ public sealed record KubernetesSandboxSpec
     public required string Image { get; init; }
 
     /// <summary>The proxy's image: carries <c>airlock</c>, <c>nft</c>, a static <c>tini</c> and a system CA bundle.</summary>
-    public string ProxyImage { get; init; } = "ghcr.io/airlock-dev/airlock:latest";
+    public string ProxyImage { get; init; } = DefaultProxyImage;
 
     /// <summary>
     /// The workload's command. Empty: a keepalive (<c>tini -s -- sleep infinity</c>, with the static tini copied in
