@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Airlock.Cli.Demo;
+using Airlock.Cli.Kubernetes;
 using Airlock.Cli.Policies;
 using Airlock.Cli.Proxy;
 using Airlock.Cli.Run;
@@ -20,6 +21,7 @@ internal static class AirlockCommand
             ProxyCommand.Create(stdout, stderr),
             RunCommand.Create(stdout, stderr),
             SandboxCommands.Create(stdout, stderr),
+            KubernetesCommands.Create(stdout, stderr, TimeProvider.System),
         };
 
         var configuration = new InvocationConfiguration { Output = stdout, Error = stderr };

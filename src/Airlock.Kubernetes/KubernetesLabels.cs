@@ -15,9 +15,25 @@ public static class KubernetesLabels
     /// </summary>
     public const string Session = "airlock.dev/session";
 
-    /// <summary>
-    /// Annotation with the instant (RFC 3339, UTC) after which the session's objects may be collected: its TTL.
-    /// The garbage collector deletes objects past it even when the control plane that made them is gone.
-    /// </summary>
+    /// <summary>What a pod is in its session: <see cref="RoleAgent"/> or <see cref="RoleProxy"/>. NetworkPolicies select on it.</summary>
+    public const string Role = "airlock.dev/role";
+
+    /// <summary>The value of <see cref="Role"/> on the pod that runs the untrusted workload.</summary>
+    public const string RoleAgent = "agent";
+
+    /// <summary>The value of <see cref="Role"/> on a paired proxy pod.</summary>
+    public const string RoleProxy = "proxy";
+
+    /// <summary>The warm pool a pod was created for (warm pods carry no session until claimed).</summary>
+    public const string Pool = "airlock.dev/pool";
+}
+
+/// <summary>Annotations on Airlock's objects that the reconciler reads to collect expired sessions.</summary>
+public static class KubernetesAnnotations
+{
+    /// <summary>When the session's TTL ends (RFC 3339, UTC).</summary>
     public const string ExpiresAt = "airlock.dev/expires-at";
+
+    /// <summary>The session's idle timeout in seconds.</summary>
+    public const string IdleTimeoutSeconds = "airlock.dev/idle-timeout-seconds";
 }

@@ -122,7 +122,7 @@ public sealed class SandboxLifecycle(KubernetesRest rest, TimeProvider? timeProv
 
     /// <summary>
     /// Deletes the objects of sessions that are over: unknown to the control plane (orphans), or past their
-    /// <see cref="KubernetesLabels.ExpiresAt"/>. Recreates nothing.
+    /// <see cref="KubernetesAnnotations.ExpiresAt"/>. Recreates nothing.
     /// </summary>
     /// <param name="namespace">Where to look.</param>
     /// <param name="liveSessions">Sessions the control plane still runs (its idle timeouts already applied).</param>
@@ -146,7 +146,7 @@ public sealed class SandboxLifecycle(KubernetesRest rest, TimeProvider? timeProv
     }
 
     private static bool Expired(ClusterObject obj, DateTimeOffset now) =>
-        (string?)obj.Body["metadata"]?["annotations"]?[KubernetesLabels.ExpiresAt] is { } text
+        (string?)obj.Body["metadata"]?["annotations"]?[KubernetesAnnotations.ExpiresAt] is { } text
         && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var expires)
         && expires <= now;
 

@@ -187,7 +187,7 @@ public sealed class SandboxLifecycleTests : IAsyncLifetime, IDisposable
             ["name"] = name,
             ["namespace"] = Namespace,
             ["labels"] = new JsonObject { [KubernetesLabels.ManagedBy] = KubernetesLabels.ManagedByValue, [KubernetesLabels.Session] = session },
-            ["annotations"] = expires is { } at ? new JsonObject { [KubernetesLabels.ExpiresAt] = at.ToString("O") } : new JsonObject(),
+            ["annotations"] = expires is { } at ? new JsonObject { [KubernetesAnnotations.ExpiresAt] = at.ToString("O") } : new JsonObject(),
         };
 
         return
