@@ -328,6 +328,29 @@ public sealed class SessionCertificateAuthority : IDisposable
         WriteKeyFile(path, overwrite: true);
     }
 
+    /// <summary>
+    /// The private key as unencrypted PKCS#8 PEM, for a proxy that runs elsewhere (a Kubernetes Secret read only
+    /// by that proxy). Prefer <see cref="WriteKey"/> for files; never hand this to a sandbox.
+    /// </summary>
+    public string ExportKeyPem()
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        byte[] der;
+        lock (signing)
+        {
+            der = key.ExportPkcs8PrivateKey();
+        }
+
+        try
+        {
+            return new string(PemEncoding.Write("PRIVATE KEY", der));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(der);
+        }
+    }
+
     /// <summary>Disposes the private key and <see cref="Certificate"/>.</summary>
     public void Dispose()
     {

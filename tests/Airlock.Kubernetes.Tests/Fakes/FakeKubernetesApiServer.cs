@@ -31,6 +31,7 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, JsonObject> _objects = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<Func<FakeRequest, int?>> _failures = new();
     private readonly ConcurrentQueue<FakeRequest> _requests = new();
+    private readonly ConcurrentDictionary<string, string> _logs = new(StringComparer.Ordinal);
     private readonly object _gate = new();
     private long _resourceVersion = 1000;
 
@@ -71,6 +72,9 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
 
     /// <summary>The exec protocols the fake accepts, in its order of preference (a real server before 1.30 has no v5).</summary>
     public IReadOnlyList<string> ExecProtocols { get; set; } = ["v5.channel.k8s.io", "v4.channel.k8s.io"];
+
+    /// <summary>Sets what <c>pods/NAME/log?container=C</c> returns.</summary>
+    public void SetLog(string @namespace, string pod, string container, string text) => _logs[$"{@namespace}/{pod}/{container}"] = text;
 
     /// <summary>Fails the next request that <paramref name="matches"/> with <paramref name="status"/> (once).</summary>
     public void FailNext(Func<FakeRequest, bool> matches, int status = 500)
@@ -115,6 +119,20 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
         if (request.Name is { } podName && context.Request.Path.Value!.EndsWith($"/pods/{podName}/exec", StringComparison.Ordinal))
         {
             await ExecAsync(context, request);
+            return;
+        }
+
+        if (request.Name is { } logPod && context.Request.Path.Value!.EndsWith($"/pods/{logPod}/log", StringComparison.Ordinal))
+        {
+            var found = _logs.TryGetValue($"{request.Namespace}/{logPod}/{context.Request.Query["container"]}", out var text);
+            if (!found)
+            {
+                await WriteStatusAsync(context, 404, "NotFound", $"no log for {logPod}");
+                return;
+            }
+
+            context.Response.ContentType = "text/plain";
+            await context.Response.WriteAsync(text!);
             return;
         }
 
