@@ -31,36 +31,9 @@ internal static class SandboxCommands
         return sandbox;
     }
 
-    /// <summary>The drivers <c>--driver</c> can name.</summary>
-    private static readonly Dictionary<string, Func<ISandboxDriver>> Drivers = new(StringComparer.Ordinal)
-    {
-        [LocalSandboxDriver.DriverName] = () => new LocalSandboxDriver(new LocalDriverOptions
-        {
-            StateDirectory = LocalDriverOptions.DefaultStateDirectory(),
-            AirlockCommand = RunCommand.SelfCommand(),
-        }),
-    };
-
-    private static Option<string> DriverOption() => new("--driver")
-    {
-        Description = $"The sandbox driver ({string.Join(", ", Drivers.Keys)}).",
-        DefaultValueFactory = _ => LocalSandboxDriver.DriverName,
-        CustomParser = result => result.Tokens.Count == 0 ? LocalSandboxDriver.DriverName
-            : Drivers.ContainsKey(result.Tokens[0].Value) ? result.Tokens[0].Value
-            : Fail(result, $"unknown driver '{result.Tokens[0].Value}' (available: {string.Join(", ", Drivers.Keys)})"),
-    };
-
-    private static string Fail(System.CommandLine.Parsing.ArgumentResult result, string message)
-    {
-        result.AddError(message);
-        return string.Empty;
-    }
-
-    private static ISandboxDriver Driver(string name) => Drivers[name]();
-
     private static Command CreateCommand(TextWriter stdout, TextWriter stderr)
     {
-        var driver = DriverOption();
+        var driver = new DriverSelection();
         var policy = new Option<string>("--policy") { Description = "The policy file.", Required = true };
         var workdir = new Option<string?>("--workdir") { Description = "Working directory, read-write inside (default: the current directory)." };
         var env = new Option<string[]>("--env") { Description = "K=V for every command (repeatable; the host environment is not passed through)." };
@@ -74,8 +47,9 @@ internal static class SandboxCommands
         var output = OutputOption();
         var command = new Command("create", "Create a sandbox and print its id.")
         {
-            driver, policy, workdir, env, secret, ttl, memory, pids, cpus, resolve, upstreamCa, output,
+            policy, workdir, env, secret, ttl, memory, pids, cpus, resolve, upstreamCa, output,
         };
+        driver.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             void Usage(string message) => stderr.WriteLine($"airlock sandbox create: {message}");
@@ -142,7 +116,7 @@ internal static class SandboxCommands
             SandboxInfo info;
             try
             {
-                info = await Driver(parse.GetRequiredValue(driver)).CreateAsync(
+                info = await driver.Create(parse).CreateAsync(
                     new SandboxSpec
                     {
                         PolicyText = await File.ReadAllTextAsync(policyPath, cancellationToken).ConfigureAwait(false),
@@ -181,7 +155,7 @@ internal static class SandboxCommands
 
     private static Command ExecCommand(TextWriter stdout, TextWriter stderr)
     {
-        var driver = DriverOption();
+        var driver = new DriverSelection();
         var id = new Argument<string>("SANDBOX") { Description = "The sandbox id." };
         var env = new Option<string[]>("--env") { Description = "K=V for this command (repeatable)." };
         var workdir = new Option<string?>("--workdir") { Description = "Working directory inside (default: the sandbox's workdir)." };
@@ -189,8 +163,9 @@ internal static class SandboxCommands
         var argv = new Argument<string[]>("COMMAND") { Description = "The command and its arguments (after --).", Arity = ArgumentArity.OneOrMore };
         var command = new Command("exec", "Run a command in a sandbox; its output streams here and its exit code is airlock's.")
         {
-            driver, env, workdir, interactive, id, argv,
+            env, workdir, interactive, id, argv,
         };
+        driver.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             if (!TryParseEnvironment(parse.GetValue(env) ?? [], out var environment, out var envError))
@@ -205,7 +180,7 @@ internal static class SandboxCommands
                 Bytes(stderr));
             try
             {
-                return await Driver(parse.GetRequiredValue(driver)).ExecAsync(
+                return await driver.Create(parse).ExecAsync(
                     parse.GetRequiredValue(id),
                     new ExecRequest { Command = parse.GetRequiredValue(argv), Environment = environment, WorkingDirectory = parse.GetValue(workdir) },
                     streams,
@@ -239,20 +214,21 @@ internal static class SandboxCommands
 
     private static Command CopyCommand(TextWriter stdout, TextWriter stderr)
     {
-        var driver = DriverOption();
+        var driver = new DriverSelection();
         var source = new Argument<string>("SOURCE") { Description = "A local file, or SANDBOX:PATH." };
         var destination = new Argument<string>("DEST") { Description = "SANDBOX:PATH, or a local file ('-' for standard output)." };
         var command = new Command("cp", "Copy a file into or out of a sandbox (paths inside are confined to its workdir, /tmp and read_write paths).")
         {
-            driver, source, destination,
+            source, destination,
         };
+        driver.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var from = parse.GetRequiredValue(source);
             var to = parse.GetRequiredValue(destination);
-            var sandboxes = Driver(parse.GetRequiredValue(driver));
             try
             {
+                var sandboxes = driver.Create(parse);
                 if (SplitRemote(to) is var (id, path) && SplitRemote(from) is null)
                 {
                     var file = File.OpenRead(from);
@@ -315,12 +291,23 @@ internal static class SandboxCommands
 
     private static Command ListCommand(TextWriter stdout, TextWriter stderr)
     {
-        var driver = DriverOption();
+        var driver = new DriverSelection();
         var output = OutputOption();
-        var command = new Command("ls", "List sandboxes.") { driver, output };
+        var command = new Command("ls", "List sandboxes.") { output };
+        driver.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var sandboxes = await Driver(parse.GetRequiredValue(driver)).ListAsync(cancellationToken).ConfigureAwait(false);
+            IReadOnlyList<SandboxInfo> sandboxes;
+            try
+            {
+                sandboxes = await driver.Create(parse).ListAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (SandboxException e)
+            {
+                stderr.WriteLine($"airlock sandbox ls: {e.Message}");
+                return ExitCodes.SandboxFailed;
+            }
+
             if (parse.GetValue(output) == "json")
             {
                 stdout.WriteLine(JsonSerializer.Serialize([.. sandboxes.Select(Describe)], CliJson.Default.SandboxDescriptionArray));
@@ -355,24 +342,33 @@ internal static class SandboxCommands
 
     private static Command RemoveCommand(TextWriter stdout, TextWriter stderr)
     {
-        var driver = DriverOption();
+        var driver = new DriverSelection();
         var ids = new Argument<string[]>("SANDBOX") { Description = "Sandbox ids.", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("rm", "Stop sandboxes and remove them (their events are kept).") { driver, ids };
+        var command = new Command("rm", "Stop sandboxes and remove them (their events are kept).") { ids };
+        driver.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var sandboxes = Driver(parse.GetRequiredValue(driver));
             var exit = ExitCodes.Success;
-            foreach (var id in parse.GetRequiredValue(ids))
+            try
             {
-                if (await sandboxes.DeleteAsync(id, cancellationToken).ConfigureAwait(false))
+                var sandboxes = driver.Create(parse);
+                foreach (var id in parse.GetRequiredValue(ids))
                 {
-                    stdout.WriteLine(id);
+                    if (await sandboxes.DeleteAsync(id, cancellationToken).ConfigureAwait(false))
+                    {
+                        stdout.WriteLine(id);
+                    }
+                    else
+                    {
+                        stderr.WriteLine($"airlock sandbox rm: no sandbox '{id}'");
+                        exit = ExitCodes.SandboxFailed;
+                    }
                 }
-                else
-                {
-                    stderr.WriteLine($"airlock sandbox rm: no sandbox '{id}'");
-                    exit = ExitCodes.SandboxFailed;
-                }
+            }
+            catch (SandboxException e)
+            {
+                stderr.WriteLine($"airlock sandbox rm: {e.Message}");
+                return ExitCodes.SandboxFailed;
             }
 
             return exit;
@@ -382,15 +378,16 @@ internal static class SandboxCommands
 
     private static Command EventsCommand(TextWriter stdout, TextWriter stderr)
     {
-        var driver = DriverOption();
+        var driver = new DriverSelection();
         var id = new Argument<string>("SANDBOX") { Description = "The sandbox id." };
         var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing events as they happen, until the sandbox is removed." };
-        var command = new Command("events", "Print a sandbox's egress events as NDJSON.") { driver, follow, id };
+        var command = new Command("events", "Print a sandbox's egress events as NDJSON.") { follow, id };
+        driver.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             try
             {
-                await foreach (var egressEvent in Driver(parse.GetRequiredValue(driver)).EventsAsync(parse.GetRequiredValue(id), parse.GetValue(follow), cancellationToken).ConfigureAwait(false))
+                await foreach (var egressEvent in driver.Create(parse).EventsAsync(parse.GetRequiredValue(id), parse.GetValue(follow), cancellationToken).ConfigureAwait(false))
                 {
                     stdout.WriteLine(EventJson.ToJson(egressEvent));
                     await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -409,6 +406,12 @@ internal static class SandboxCommands
             }
         });
         return command;
+    }
+
+    private static string Fail(System.CommandLine.Parsing.ArgumentResult result, string message)
+    {
+        result.AddError(message);
+        return string.Empty;
     }
 
     private static Option<string> OutputOption() => new("--output", "-o")

@@ -157,7 +157,22 @@ public sealed class KubernetesSandboxDriver(KubernetesDriverOptions options) : I
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<SandboxInfo>> ListAsync(CancellationToken cancellationToken)
+    public Task<IReadOnlyList<SandboxInfo>> ListAsync(CancellationToken cancellationToken) => ClusterCallAsync(() => ListWorkloadsAsync(cancellationToken));
+
+    /// <summary>A cluster that refuses or cannot be reached is a <see cref="SandboxException"/> with the server's words.</summary>
+    private async Task<T> ClusterCallAsync<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await call().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is KubernetesApiException or HttpRequestException)
+        {
+            throw new SandboxException($"the cluster ({options.Client.BaseUri}): {e.Message}", e);
+        }
+    }
+
+    private async Task<IReadOnlyList<SandboxInfo>> ListWorkloadsAsync(CancellationToken cancellationToken)
     {
         var workloads = new List<SandboxInfo>();
         foreach (var (apiVersion, plural) in new[] { ("v1", "pods"), ("agents.x-k8s.io/v1beta1", "sandboxes") })
@@ -176,10 +191,10 @@ public sealed class KubernetesSandboxDriver(KubernetesDriverOptions options) : I
     }
 
     /// <inheritdoc />
-    public async Task<SandboxInfo?> GetAsync(string id, CancellationToken cancellationToken) =>
+    public Task<SandboxInfo?> GetAsync(string id, CancellationToken cancellationToken) => ClusterCallAsync(async () =>
         IsWellFormed(id) && await _rest.GetAsync(WorkloadPath(id), cancellationToken).ConfigureAwait(false) is { } workload
             ? Describe(workload)
-            : null;
+            : null);
 
     /// <inheritdoc />
     public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken)
@@ -191,7 +206,7 @@ public sealed class KubernetesSandboxDriver(KubernetesDriverOptions options) : I
 
         try
         {
-            return await Lifecycle.DeleteSessionAsync(options.Namespace, id, cancellationToken).ConfigureAwait(false) > 0;
+            return await ClusterCallAsync(() => Lifecycle.DeleteSessionAsync(options.Namespace, id, cancellationToken)).ConfigureAwait(false) > 0;
         }
         catch (AggregateException e)
         {

@@ -234,6 +234,7 @@ public sealed class LocalSandboxTests : IAsyncLifetime
         var traversal = await CliAsync("current", ["sandbox", "exec", "../../etc", "--", "true"]);
         var remove = await CliAsync("current", ["sandbox", "rm", "sb-0000000000"]);
         var driver = await CliAsync("current", ["sandbox", "ls", "--driver", "cloud"]);
+        var kubeconfig = await CliAsync("current", ["sandbox", "ls", "--driver", "kubernetes", "--kubeconfig", Path.Combine(_directory.FullName, "no-such-kubeconfig")]);
 
         Assert.Equal(2, create.ExitCode);
         Assert.Contains("bad.yaml:4:5: error:", create.Stderr, StringComparison.Ordinal);
@@ -241,6 +242,8 @@ public sealed class LocalSandboxTests : IAsyncLifetime
         Assert.Equal(125, traversal.ExitCode);
         Assert.Equal(125, remove.ExitCode);
         Assert.Contains("unknown driver 'cloud'", driver.Stderr, StringComparison.Ordinal);
+        Assert.Equal(125, kubeconfig.ExitCode);
+        Assert.Contains("cannot read the Kubernetes configuration", kubeconfig.Stderr, StringComparison.Ordinal);
     }
 
     private async Task<string> CreateAsync(string user, params string[] options)
