@@ -2,9 +2,6 @@ using System.Collections.Immutable;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
-using Airlock.Cli.Proxy;
-using Airlock.Policy.Loading;
 using Airlock.Sandboxes.Local;
 
 namespace Airlock.Cli.Run;
@@ -14,89 +11,22 @@ internal static class RunCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var policy = new Option<string>("--policy") { Description = "The policy file.", Required = true };
-        var workdir = new Option<string?>("--workdir") { Description = "Working directory, read-write inside (default: the current directory)." };
-        var env = new Option<string[]>("--env") { Description = "K=V for the command (repeatable; the host environment is not passed through)." };
-        var secret = new Option<string[]>("--secret") { Description = "NAME=@file or NAME=env:VAR: a secret for 'inject', given to the proxy only (repeatable)." };
+        var session = new SandboxSessionOptions();
         var timeout = new Option<TimeSpan?>("--timeout") { Description = "Kill the command after this long, e.g. 30s, 10m (exit code 124).", CustomParser = Durations.Parse };
         var events = new Option<string?>("--events") { Description = "Write NDJSON events here (default: ~/.local/state/airlock/events/SESSION.ndjson)." };
         var quiet = new Option<bool>("--quiet") { Description = "Do not print denials as they happen." };
-        var resolve = new Option<string[]>("--resolve") { Description = "HOST=IP[:PORT] for the proxy (repeatable; the address checks still apply)." };
-        var upstreamCa = new Option<string?>("--upstream-ca") { Description = "Extra PEM roots the proxy trusts upstream." };
-        var memory = new Option<string?>("--memory") { Description = "Memory limit, e.g. 512M, 2G (reported if it cannot be applied)." };
-        var pids = new Option<string?>("--pids") { Description = "Process limit (reported if it cannot be applied)." };
-        var cpus = new Option<string?>("--cpus") { Description = "CPU limit in cores, e.g. 0.5 (reported if it cannot be applied)." };
         var command = new Argument<string[]>("COMMAND") { Description = "The command and its arguments (after --).", Arity = ArgumentArity.OneOrMore };
 
         var run = new Command("run", "Run a command in a local sandbox: no network but the policy-enforcing proxy.")
         {
-            policy, workdir, env, secret, timeout, events, quiet, resolve, upstreamCa, memory, pids, cpus, command,
+            timeout, events, quiet, command,
         };
+        session.AddTo(run);
         run.SetAction(async (parse, cancellationToken) =>
         {
-            void Usage(string message) => stderr.WriteLine($"airlock run: {message}");
-
-            var loaded = PolicyLoader.LoadFile(parse.GetRequiredValue(policy));
-            foreach (var diagnostic in loaded.Diagnostics)
+            if (!session.TryRead(parse, "run", stderr, out var read, out var failure))
             {
-                stderr.WriteLine(diagnostic.ToString());
-            }
-
-            if (loaded.Policy is null)
-            {
-                return ExitCodes.InvalidPolicy;
-            }
-
-            var environment = ImmutableDictionary.CreateBuilder<string, string>(StringComparer.Ordinal);
-            foreach (var pair in parse.GetValue(env) ?? [])
-            {
-                var equals = pair.IndexOf('=', StringComparison.Ordinal);
-                if (equals <= 0)
-                {
-                    Usage($"--env: '{pair}' is not K=V");
-                    return ExitCodes.Usage;
-                }
-
-                environment[pair[..equals]] = pair[(equals + 1)..];
-            }
-
-            if (!SecretSources.TryRead(parse.GetValue(secret) ?? [], out var secrets, out var secretError))
-            {
-                Usage($"--secret: {secretError}");
-                return ExitCodes.Usage;
-            }
-
-            if (!ResolveOverrides.TryParse(parse.GetValue(resolve) ?? [], out var overrides, out var resolvePorts, out var resolveError))
-            {
-                Usage($"--resolve: {resolveError}");
-                return ExitCodes.Usage;
-            }
-
-            if (!Sandbox.SandboxCommands.TryParseLimits(parse.GetValue(memory), parse.GetValue(pids), parse.GetValue(cpus), out var limits, out var limitError))
-            {
-                Usage(limitError);
-                return ExitCodes.Usage;
-            }
-
-            X509Certificate2Collection roots = [];
-            if (parse.GetValue(upstreamCa) is { } bundle)
-            {
-                try
-                {
-                    roots.ImportFromPemFile(bundle);
-                }
-                catch (Exception e) when (e is IOException or CryptographicException or UnauthorizedAccessException)
-                {
-                    Usage($"--upstream-ca: {e.Message}");
-                    return ExitCodes.Usage;
-                }
-            }
-
-            var workDirectory = Path.GetFullPath(parse.GetValue(workdir) ?? Directory.GetCurrentDirectory());
-            if (!Directory.Exists(workDirectory))
-            {
-                Usage($"--workdir: '{workDirectory}' is not a directory");
-                return ExitCodes.Usage;
+                return failure;
             }
 
             var sessionId = "run_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
@@ -111,21 +41,21 @@ internal static class RunCommand
                 result = await LocalRun.RunAsync(
                     new LocalRunOptions
                     {
-                        Policy = loaded.Policy,
+                        Policy = read.Policy,
                         Command = [.. parse.GetRequiredValue(command)],
                         AirlockCommand = SelfCommand(),
-                        WorkDirectory = workDirectory,
-                        Environment = environment.ToImmutable(),
-                        Secrets = name => secrets.GetValueOrDefault(name),
+                        WorkDirectory = read.WorkDirectory,
+                        Environment = read.Environment,
+                        Secrets = name => read.Secrets.GetValueOrDefault(name),
                         Timeout = parse.GetValue(timeout),
                         EventsPath = eventsPath,
-                        Resolve = overrides,
-                        ResolvePorts = resolvePorts,
-                        UpstreamRoots = roots,
+                        Resolve = read.Resolve,
+                        ResolvePorts = read.ResolvePorts,
+                        UpstreamRoots = read.UpstreamRoots,
                         Report = stderr,
                         ReportDenials = !parse.GetValue(quiet),
                         SessionId = sessionId,
-                        Limits = limits,
+                        Limits = read.Limits,
                     },
                     cancellationToken).ConfigureAwait(false);
             }

@@ -1,12 +1,8 @@
 using System.Collections.Immutable;
 using System.CommandLine;
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
-using Airlock.Cli.Proxy;
 using Airlock.Cli.Run;
-using Airlock.Policy.Loading;
 using Airlock.Proxy.Events;
 using Airlock.Sandboxes;
 using Airlock.Sandboxes.Limits;
@@ -34,83 +30,20 @@ internal static class SandboxCommands
     private static Command CreateCommand(TextWriter stdout, TextWriter stderr)
     {
         var driver = new DriverSelection();
-        var policy = new Option<string>("--policy") { Description = "The policy file.", Required = true };
-        var workdir = new Option<string?>("--workdir") { Description = "Working directory, read-write inside (default: the current directory)." };
-        var env = new Option<string[]>("--env") { Description = "K=V for every command (repeatable; the host environment is not passed through)." };
-        var secret = new Option<string[]>("--secret") { Description = "NAME=@file or NAME=env:VAR: a secret for 'inject', given to the proxy only (repeatable)." };
+        var session = new SandboxSessionOptions();
         var ttl = new Option<TimeSpan?>("--ttl") { Description = "Delete the sandbox this long after creation, e.g. 30m, 8h.", CustomParser = Durations.Parse };
-        var memory = new Option<string?>("--memory") { Description = "Memory limit, e.g. 512M, 2G." };
-        var pids = new Option<string?>("--pids") { Description = "Process limit." };
-        var cpus = new Option<string?>("--cpus") { Description = "CPU limit in cores, e.g. 0.5, 2." };
-        var resolve = new Option<string[]>("--resolve") { Description = "HOST=IP[:PORT] for the proxy (repeatable; the address checks still apply)." };
-        var upstreamCa = new Option<string?>("--upstream-ca") { Description = "Extra PEM roots the proxy trusts upstream." };
         var output = OutputOption();
         var command = new Command("create", "Create a sandbox and print its id.")
         {
-            policy, workdir, env, secret, ttl, memory, pids, cpus, resolve, upstreamCa, output,
+            ttl, output,
         };
+        session.AddTo(command);
         driver.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
-            void Usage(string message) => stderr.WriteLine($"airlock sandbox create: {message}");
-
-            var policyPath = parse.GetRequiredValue(policy);
-            var loaded = PolicyLoader.LoadFile(policyPath);
-            foreach (var diagnostic in loaded.Diagnostics)
+            if (!session.TryRead(parse, "sandbox create", stderr, out var read, out var failure))
             {
-                stderr.WriteLine(diagnostic.ToString());
-            }
-
-            if (loaded.Policy is null)
-            {
-                return ExitCodes.InvalidPolicy;
-            }
-
-            if (!TryParseEnvironment(parse.GetValue(env) ?? [], out var environment, out var envError))
-            {
-                Usage($"--env: {envError}");
-                return ExitCodes.Usage;
-            }
-
-            if (!SecretSources.TryRead(parse.GetValue(secret) ?? [], out var secrets, out var secretError))
-            {
-                Usage($"--secret: {secretError}");
-                return ExitCodes.Usage;
-            }
-
-            if (!ResolveOverrides.TryParse(parse.GetValue(resolve) ?? [], out var overrides, out var resolvePorts, out var resolveError))
-            {
-                Usage($"--resolve: {resolveError}");
-                return ExitCodes.Usage;
-            }
-
-            if (!TryParseLimits(parse.GetValue(memory), parse.GetValue(pids), parse.GetValue(cpus), out var limits, out var limitError))
-            {
-                Usage(limitError);
-                return ExitCodes.Usage;
-            }
-
-            string? roots = null;
-            if (parse.GetValue(upstreamCa) is { } bundle)
-            {
-                try
-                {
-                    X509Certificate2Collection check = [];
-                    check.ImportFromPemFile(bundle);
-                    roots = await File.ReadAllTextAsync(bundle, cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is IOException or CryptographicException or UnauthorizedAccessException)
-                {
-                    Usage($"--upstream-ca: {e.Message}");
-                    return ExitCodes.Usage;
-                }
-            }
-
-            var workDirectory = Path.GetFullPath(parse.GetValue(workdir) ?? Directory.GetCurrentDirectory());
-            if (!Directory.Exists(workDirectory))
-            {
-                Usage($"--workdir: '{workDirectory}' is not a directory");
-                return ExitCodes.Usage;
+                return failure;
             }
 
             SandboxInfo info;
@@ -119,16 +52,16 @@ internal static class SandboxCommands
                 info = await driver.Create(parse).CreateAsync(
                     new SandboxSpec
                     {
-                        PolicyText = await File.ReadAllTextAsync(policyPath, cancellationToken).ConfigureAwait(false),
-                        PolicySource = Path.GetFullPath(policyPath),
-                        WorkDirectory = workDirectory,
-                        Environment = environment,
-                        Secrets = secrets,
-                        Limits = limits,
+                        PolicyText = read.PolicyText,
+                        PolicySource = read.PolicyPath,
+                        WorkDirectory = read.WorkDirectory,
+                        Environment = read.Environment,
+                        Secrets = read.Secrets,
+                        Limits = read.Limits,
                         TimeToLive = parse.GetValue(ttl),
-                        Resolve = overrides,
-                        ResolvePorts = resolvePorts,
-                        UpstreamRootsPem = roots,
+                        Resolve = read.Resolve,
+                        ResolvePorts = read.ResolvePorts,
+                        UpstreamRootsPem = read.UpstreamRootsPem,
                     },
                     cancellationToken).ConfigureAwait(false);
             }
@@ -168,7 +101,7 @@ internal static class SandboxCommands
         driver.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
-            if (!TryParseEnvironment(parse.GetValue(env) ?? [], out var environment, out var envError))
+            if (!SandboxSessionOptions.TryParseEnvironment(parse.GetValue(env) ?? [], out var environment, out var envError))
             {
                 stderr.WriteLine($"airlock sandbox exec: --env: {envError}");
                 return ExitCodes.Usage;
@@ -425,70 +358,6 @@ internal static class SandboxCommands
     {
         var colon = value.IndexOf(':', StringComparison.Ordinal);
         return colon > 3 && value.StartsWith("sb-", StringComparison.Ordinal) ? (value[..colon], value[(colon + 1)..]) : null;
-    }
-
-    private static bool TryParseEnvironment(string[] pairs, out Dictionary<string, string> environment, out string? error)
-    {
-        environment = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var pair in pairs)
-        {
-            var equals = pair.IndexOf('=', StringComparison.Ordinal);
-            if (equals <= 0)
-            {
-                error = $"'{pair}' is not K=V";
-                return false;
-            }
-
-            environment[pair[..equals]] = pair[(equals + 1)..];
-        }
-
-        error = null;
-        return true;
-    }
-
-    /// <summary>Parses <c>--memory</c>, <c>--pids</c> and <c>--cpus</c> (shared with <c>airlock run</c>).</summary>
-    internal static bool TryParseLimits(string? memory, string? pids, string? cpus, out ResourceLimits limits, out string error)
-    {
-        limits = ResourceLimits.None;
-        long? memoryBytes = null;
-        int? pidCount = null;
-        double? cpuCount = null;
-        if (memory is not null)
-        {
-            if (!ResourceLimitSyntax.TryParseMemory(memory, out var bytes, out var memoryError))
-            {
-                error = $"--memory: {memoryError}";
-                return false;
-            }
-
-            memoryBytes = bytes;
-        }
-
-        if (pids is not null)
-        {
-            if (!ResourceLimitSyntax.TryParsePids(pids, out var count, out var pidsError))
-            {
-                error = $"--pids: {pidsError}";
-                return false;
-            }
-
-            pidCount = count;
-        }
-
-        if (cpus is not null)
-        {
-            if (!ResourceLimitSyntax.TryParseCpus(cpus, out var cores, out var cpusError))
-            {
-                error = $"--cpus: {cpusError}";
-                return false;
-            }
-
-            cpuCount = cores;
-        }
-
-        limits = new ResourceLimits { MemoryBytes = memoryBytes, Pids = pidCount, Cpus = cpuCount };
-        error = string.Empty;
-        return true;
     }
 
     /// <summary>One line per requested limit: how it is applied, or that it is not and why.</summary>
