@@ -8,6 +8,7 @@ using Airlock.Kubernetes.Lifecycle;
 using Airlock.Kubernetes.Objects;
 using Airlock.Policy.Loading;
 using Airlock.Proxy.Certificates;
+using Airlock.Proxy.Control;
 using Airlock.Proxy.Events;
 using Airlock.Sandboxes;
 using k8s;
@@ -32,8 +33,17 @@ public sealed record KubernetesDriverOptions
     /// <summary>sidecar or proxy-pod.</summary>
     public SandboxTopology Topology { get; init; } = SandboxTopology.Sidecar;
 
-    /// <summary>pod or sandbox (claims need the control plane to hand a warm pod its session's policy).</summary>
+    /// <summary>pod, sandbox, or claim (from <see cref="WarmPool"/>; needs <see cref="ControlPlane"/> to hand the warm pod its session's policy).</summary>
     public WorkloadKind Workload { get; init; } = WorkloadKind.Pod;
+
+    /// <summary>The <c>SandboxWarmPool</c> claims are made against.</summary>
+    public string? WarmPool { get; init; }
+
+    /// <summary>The control plane this driver runs in, which the proxies dial; null: none (events are read from the proxy's log, claims are refused).</summary>
+    public KubernetesControlPlane? ControlPlane { get; init; }
+
+    /// <summary>A sandbox with no egress for this long is collected by the reconciler.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromHours(1);
 
     /// <summary>NetworkPolicy settings for every sandbox.</summary>
     public NetworkPolicySettings NetworkPolicy { get; init; } = NetworkPolicySettings.Default;
@@ -51,11 +61,32 @@ public sealed record KubernetesDriverOptions
     public long MaxTransferBytes { get; init; } = 256L * 1024 * 1024;
 }
 
+/// <summary>The control plane a driver runs in: where its sandboxes' proxies dial, and what they sent.</summary>
+public sealed record KubernetesControlPlane
+{
+    /// <summary>What proxies dial, <c>HOST:PORT</c> (the control plane's Service).</summary>
+    public required string Endpoint { get; init; }
+
+    /// <summary>The control plane's pods, which the sandboxes' NetworkPolicies let the proxies reach.</summary>
+    public required PeerSelector Pods { get; init; }
+
+    /// <summary>The listener the proxies connect to (policy updates go out through it).</summary>
+    public required ControlPlaneListener Listener { get; init; }
+
+    /// <summary>The events the listener collected.</summary>
+    public required IEgressEventSource Events { get; init; }
+
+    /// <summary>How long a claimed warm pod's proxy has to take its session's policy.</summary>
+    public TimeSpan PolicyTimeout { get; init; } = TimeSpan.FromSeconds(60);
+}
+
 /// <summary>
 /// The Kubernetes driver: a sandbox is the objects <see cref="SandboxObjects"/> builds for it, applied by
 /// <see cref="SandboxLifecycle"/> (in order, owned by the workload, rolled back on any failure); exec and files
-/// go through the exec API; events are the proxy's NDJSON on its container's log. Its session CA is made here,
-/// put in the proxy's Secret, and forgotten.
+/// go through the exec API. Events come from the control plane when the driver runs in one (the proxies dial it),
+/// else from the proxy's NDJSON on its container's log. Its session CA is made here, put in the proxy's Secret, and
+/// forgotten. A claim adopts a warm pool's pod, whose proxy started with a deny-all policy under its pod name as
+/// its session; the driver sends it the session's policy through the control plane before the sandbox is ready.
 /// </summary>
 public sealed class KubernetesSandboxDriver(KubernetesDriverOptions options) : ISandboxDriver
 {
@@ -81,7 +112,15 @@ public sealed class KubernetesSandboxDriver(KubernetesDriverOptions options) : I
 
         if (options.Workload == WorkloadKind.Claim)
         {
-            throw new SandboxException("claims on a warm pool need the control plane to hand the warm pod its session's policy; use --workload pod or sandbox");
+            if (options.ControlPlane is null)
+            {
+                throw new SandboxException("claims on a warm pool need the control plane (airlock serve) to hand the warm pod its session's policy; use --workload pod or sandbox");
+            }
+
+            if (spec.Secrets.Count > 0)
+            {
+                throw new SandboxException("a claimed warm-pool pod cannot take injection secrets: its proxy started before the session and holds none; use workload pod or sandbox for sessions with secrets");
+            }
         }
 
         var id = "sb-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(5));
@@ -103,9 +142,13 @@ public sealed class KubernetesSandboxDriver(KubernetesDriverOptions options) : I
                         Ttl = ttl,
                         Env = spec.Environment.ToImmutableSortedDictionary(StringComparer.Ordinal),
                         InjectionSecrets = spec.Secrets.ToImmutableSortedDictionary(StringComparer.Ordinal),
+                        IdleTimeout = options.IdleTimeout,
                         Topology = options.Topology,
                         Workload = options.Workload,
+                        WarmPool = options.Workload == WorkloadKind.Claim ? options.WarmPool : null,
                         NetworkPolicy = options.NetworkPolicy,
+                        ControlEndpoint = options.ControlPlane?.Endpoint,
+                        ControlPlane = options.ControlPlane?.Pods,
                     },
                     new SessionCaMaterial(ca.CertificatePem, ca.ExportKeyPem()));
             }
@@ -119,6 +162,10 @@ public sealed class KubernetesSandboxDriver(KubernetesDriverOptions options) : I
         try
         {
             await Lifecycle.CreateAsync(objects, objects[^1], options.ReadyTimeout, cancellationToken).ConfigureAwait(false);
+            if (options.Workload == WorkloadKind.Claim)
+            {
+                await HandOverAsync(id, spec.PolicyText, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (Exception e) when (e is KubernetesApiException or SandboxCreateException or HttpRequestException)
         {
@@ -127,6 +174,106 @@ public sealed class KubernetesSandboxDriver(KubernetesDriverOptions options) : I
 
         return await GetAsync(id, cancellationToken).ConfigureAwait(false)
             ?? throw new SandboxException($"sandbox {id} was created but cannot be found");
+    }
+
+    /// <summary>
+    /// Gives a claimed warm pod its session: the policy goes to the pod's proxy (which serves the pod's name as its
+    /// session until then). A proxy that refuses it or never answers fails the create, and the claim is deleted.
+    /// </summary>
+    private async Task HandOverAsync(string id, string policyText, CancellationToken cancellationToken)
+    {
+        var plane = options.ControlPlane!;
+        try
+        {
+            var pod = await FindAgentPodAsync(id, cancellationToken).ConfigureAwait(false)
+                ?? throw new SandboxCreateException($"the warm pool '{options.WarmPool}' reported the claim ready, but no pod carries session {id}'s label");
+            var result = await plane.Listener.UpdatePolicyAsync(pod, SessionPolicyVersion(id), policyText, plane.PolicyTimeout, cancellationToken).ConfigureAwait(false);
+            if (!result.Ok)
+            {
+                throw new SandboxCreateException($"the claimed pod {pod}'s proxy refused the session's policy: {string.Join("; ", result.Errors)}");
+            }
+        }
+        catch (Exception e) when (e is TimeoutException or SandboxCreateException or KubernetesApiException or HttpRequestException or OperationCanceledException)
+        {
+            using var rollback = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            try
+            {
+                await Lifecycle.DeleteSessionAsync(options.Namespace, id, rollback.Token).ConfigureAwait(false);
+            }
+            catch (Exception cleanup) when (cleanup is KubernetesApiException or HttpRequestException or AggregateException or OperationCanceledException)
+            {
+                // The claim's shutdown time and the reconciler catch what is left.
+            }
+
+            throw e is SandboxCreateException ? e : new SandboxCreateException($"the claimed pod did not take session {id}'s policy: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// When a claimed pod's proxy (re)connects still on the policy it started with (it restarted), sends it its
+    /// session's policy again from the session's Secret: the claim survives control-plane restarts and proxy restarts.
+    /// </summary>
+    /// <param name="hello">What the proxy said.</param>
+    /// <param name="cancellationToken">Gives up.</param>
+    /// <returns>Whether a policy was sent and accepted.</returns>
+    public async Task<bool> RestoreClaimedPolicyAsync(ProxyHello hello, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(hello);
+        if (options.ControlPlane is not { } plane || hello.PolicyVersion is not null)
+        {
+            return false;
+        }
+
+        var pod = await _rest.GetAsync(ClusterObject.CollectionPathOf("v1", "pods", options.Namespace) + "/" + hello.Session, cancellationToken).ConfigureAwait(false);
+        if ((string?)pod?["metadata"]?["labels"]?[KubernetesLabels.Session] is not { } id || !IsWellFormed(id)
+            || (string?)pod["metadata"]?["labels"]?[KubernetesLabels.Pool] is null)
+        {
+            return false;
+        }
+
+        var secret = await _rest.GetAsync(ClusterObject.CollectionPathOf("v1", "secrets", options.Namespace) + "/" + SandboxObjectNames.For(id).ProxySecret, cancellationToken).ConfigureAwait(false);
+        if (SecretValue(secret, SandboxPods.PolicyKey) is not { } policy)
+        {
+            return false;
+        }
+
+        var result = await plane.Listener.UpdatePolicyAsync(hello.Session, SessionPolicyVersion(id), policy, plane.PolicyTimeout, cancellationToken).ConfigureAwait(false);
+        return result.Ok;
+    }
+
+    /// <summary>
+    /// One reconciler pass: deletes the objects of sessions that are unknown to the caller (orphans), past their TTL,
+    /// or idle past their idle timeout (judged from the control plane's events; without a control plane, idleness is
+    /// not judged). Recreates nothing.
+    /// </summary>
+    /// <param name="liveSessions">The sessions the caller still runs; null when it keeps no list (only TTL and idleness collect).</param>
+    /// <param name="cancellationToken">Cancels the pass.</param>
+    /// <returns>What was deleted, and why.</returns>
+    public Task<IReadOnlyList<CollectedSession>> CollectAsync(IReadOnlySet<string>? liveSessions, CancellationToken cancellationToken)
+    {
+        Func<string, IReadOnlyList<ClusterObject>, DateTimeOffset?>? lastActivity = options.ControlPlane is { } plane
+            ? (id, objects) => objects
+                .Where(o => o.Kind == "Pod" && (string?)o.Body["metadata"]?["labels"]?[KubernetesLabels.Pool] is not null)
+                .Select(o => plane.Events.LastActivity(o.Name)) // A claimed pod's proxy reports under its pod name.
+                .Append(plane.Events.LastActivity(id))
+                .Max()
+            : null;
+        return ClusterCallAsync(() => Lifecycle.CollectAsync(options.Namespace, liveSessions, lastActivity, cancellationToken));
+    }
+
+    private static string SessionPolicyVersion(string id) => id + "/1";
+
+    private static string? SecretValue(JsonObject? secret, string key) =>
+        (string?)secret?["stringData"]?[key] is { } text ? text
+        : (string?)secret?["data"]?[key] is { } encoded ? System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(encoded))
+        : null;
+
+    /// <summary>The name of the pod labelled as the session's agent (a claimed warm pod gets the label from the claim).</summary>
+    private async Task<string?> FindAgentPodAsync(string id, CancellationToken cancellationToken)
+    {
+        var selector = $"{KubernetesLabels.ManagedBy}={KubernetesLabels.ManagedByValue},{KubernetesLabels.Session}={id},{KubernetesLabels.Role}={KubernetesLabels.RoleAgent}";
+        var pods = await _rest.ListAsync(ClusterObject.CollectionPathOf("v1", "pods", options.Namespace), selector, cancellationToken).ConfigureAwait(false);
+        return pods.Select(p => (string?)p["metadata"]?["name"]).FirstOrDefault(n => n is not null);
     }
 
     /// <inheritdoc />
@@ -175,15 +322,15 @@ public sealed class KubernetesSandboxDriver(KubernetesDriverOptions options) : I
     private async Task<IReadOnlyList<SandboxInfo>> ListWorkloadsAsync(CancellationToken cancellationToken)
     {
         var workloads = new List<SandboxInfo>();
-        foreach (var (apiVersion, plural) in new[] { ("v1", "pods"), ("agents.x-k8s.io/v1beta1", "sandboxes") })
+        var (apiVersion, plural) = WorkloadCollection(options.Workload);
+
+        // Pods carry the role; Sandboxes and claims are the workload object itself (a claim's role label is on its pod).
+        var selector = $"{KubernetesLabels.ManagedBy}={KubernetesLabels.ManagedByValue}" + (options.Workload == WorkloadKind.Pod ? $",{KubernetesLabels.Role}={KubernetesLabels.RoleAgent}" : string.Empty);
+        foreach (var item in await _rest.ListAsync(ClusterObject.CollectionPathOf(apiVersion, plural, options.Namespace), selector, cancellationToken).ConfigureAwait(false))
         {
-            var selector = $"{KubernetesLabels.ManagedBy}={KubernetesLabels.ManagedByValue},{KubernetesLabels.Role}={KubernetesLabels.RoleAgent}";
-            foreach (var item in await _rest.ListAsync(ClusterObject.CollectionPathOf(apiVersion, plural, options.Namespace), selector, cancellationToken).ConfigureAwait(false))
+            if (Describe(item) is { } info)
             {
-                if (Describe(item) is { } info && (plural == "pods" ? options.Workload == WorkloadKind.Pod : options.Workload == WorkloadKind.Sandbox))
-                {
-                    workloads.Add(info);
-                }
+                workloads.Add(info);
             }
         }
 
@@ -217,10 +364,22 @@ public sealed class KubernetesSandboxDriver(KubernetesDriverOptions options) : I
     /// <inheritdoc />
     public async IAsyncEnumerable<EgressEvent> EventsAsync(string id, bool follow, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        // The proxy writes its events as NDJSON on its standard output: its container's log.
         var names = SandboxObjectNames.For(id);
-        var pod = options.Topology == SandboxTopology.ProxyPod ? names.Proxy : names.Workload;
-        await RequirePodAsync(id, cancellationToken).ConfigureAwait(false);
+        var workloadPod = await RequirePodAsync(id, cancellationToken).ConfigureAwait(false);
+        if (options.ControlPlane is { } plane)
+        {
+            // The proxy sends its events to the control plane under its session: the id, or a claimed pod's name.
+            var session = options.Workload == WorkloadKind.Claim ? workloadPod : id;
+            await foreach (var egressEvent in plane.Events.EventsAsync(session, follow, cancellationToken).ConfigureAwait(false))
+            {
+                yield return egressEvent;
+            }
+
+            yield break;
+        }
+
+        // The proxy writes its events as NDJSON on its standard output: its container's log.
+        var pod = options.Topology == SandboxTopology.ProxyPod ? names.Proxy : workloadPod;
         Stream log;
         try
         {
@@ -253,10 +412,18 @@ public sealed class KubernetesSandboxDriver(KubernetesDriverOptions options) : I
 
     private PodFiles Files => new(_exec, options.FileRoots, options.MaxTransferBytes);
 
-    private string WorkloadPath(string id) => ClusterObject.CollectionPathOf(
-        options.Workload == WorkloadKind.Pod ? "v1" : "agents.x-k8s.io/v1beta1",
-        options.Workload == WorkloadKind.Pod ? "pods" : "sandboxes",
-        options.Namespace) + "/" + SandboxObjectNames.For(id).Workload;
+    private string WorkloadPath(string id)
+    {
+        var (apiVersion, plural) = WorkloadCollection(options.Workload);
+        return ClusterObject.CollectionPathOf(apiVersion, plural, options.Namespace) + "/" + SandboxObjectNames.For(id).Workload;
+    }
+
+    private static (string ApiVersion, string Plural) WorkloadCollection(WorkloadKind kind) => kind switch
+    {
+        WorkloadKind.Pod => ("v1", "pods"),
+        WorkloadKind.Sandbox => (AgentSandboxApi.ApiVersion, "sandboxes"),
+        _ => (AgentSandboxApi.ExtensionsApiVersion, "sandboxclaims"),
+    };
 
     /// <summary>The pod the workload runs in (an agent-sandbox Sandbox's pod carries the Sandbox's name).</summary>
     private async Task<string> RequirePodAsync(string id, CancellationToken cancellationToken)
@@ -266,7 +433,10 @@ public sealed class KubernetesSandboxDriver(KubernetesDriverOptions options) : I
             throw new SandboxException($"no sandbox '{id}' in namespace {options.Namespace}");
         }
 
-        return SandboxObjectNames.For(id).Workload;
+        return options.Workload != WorkloadKind.Claim
+            ? SandboxObjectNames.For(id).Workload
+            : await ClusterCallAsync(() => FindAgentPodAsync(id, cancellationToken)).ConfigureAwait(false)
+                ?? throw new SandboxException($"sandbox {id}: its claim has no pod (the warm pool has not handed one over)");
     }
 
     private static SandboxInfo? Describe(JsonObject workload)

@@ -24,6 +24,11 @@ public sealed class SandboxCreateException : Exception
     }
 }
 
+/// <summary>A session the reconciler deleted.</summary>
+/// <param name="Session">Its id.</param>
+/// <param name="Reason">Why: unknown to the control plane, past its TTL, or idle.</param>
+public sealed record CollectedSession(string Session, string Reason);
+
 /// <summary>
 /// Creates, deletes and collects a sandbox's objects in a cluster. Creation goes in the given order (the
 /// builders put NetworkPolicies first, so the deny is in place before any pod exists; Secrets before the pods
@@ -121,34 +126,68 @@ public sealed class SandboxLifecycle(KubernetesRest rest, TimeProvider? timeProv
     }
 
     /// <summary>
-    /// Deletes the objects of sessions that are over: unknown to the control plane (orphans), or past their
-    /// <see cref="KubernetesAnnotations.ExpiresAt"/>. Recreates nothing.
+    /// Deletes the objects of sessions that are over: unknown to the control plane (orphans), past their
+    /// <see cref="KubernetesAnnotations.ExpiresAt"/>, or idle longer than their
+    /// <see cref="KubernetesAnnotations.IdleTimeoutSeconds"/>. Recreates nothing.
     /// </summary>
     /// <param name="namespace">Where to look.</param>
-    /// <param name="liveSessions">Sessions the control plane still runs (its idle timeouts already applied).</param>
+    /// <param name="liveSessions">Sessions the control plane still runs; null when it keeps no list (then only expiry and idleness collect).</param>
+    /// <param name="lastActivity">When a session last sent egress (given its id and its objects); null, or a null answer: idleness is not judged.</param>
     /// <param name="cancellationToken">Cancels the pass.</param>
-    /// <returns>The sessions whose objects were deleted.</returns>
-    public async Task<IReadOnlyList<string>> CollectAsync(string @namespace, IReadOnlySet<string> liveSessions, CancellationToken cancellationToken)
+    /// <returns>The sessions whose objects were deleted, with why.</returns>
+    public async Task<IReadOnlyList<CollectedSession>> CollectAsync(
+        string @namespace,
+        IReadOnlySet<string>? liveSessions,
+        Func<string, IReadOnlyList<ClusterObject>, DateTimeOffset?>? lastActivity,
+        CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(liveSessions);
         var now = _time.GetUtcNow();
         var objects = await FindAsync(@namespace, $"{KubernetesLabels.ManagedBy}={KubernetesLabels.ManagedByValue}", cancellationToken).ConfigureAwait(false);
-        var over = objects
-            .GroupBy(o => (string?)o.Body["metadata"]?["labels"]?[KubernetesLabels.Session] ?? string.Empty)
-            .Where(g => g.Key.Length == 0 || !liveSessions.Contains(g.Key) || g.Any(o => Expired(o, now)))
-            .ToList();
-        foreach (var session in over)
+        var collected = new List<CollectedSession>();
+        foreach (var session in objects.GroupBy(o => (string?)o.Body["metadata"]?["labels"]?[KubernetesLabels.Session] ?? string.Empty))
         {
-            await DeleteAsync(session, cancellationToken).ConfigureAwait(false);
+            var members = session.ToList();
+            string? why = session.Key.Length == 0 ? null // A warm pool's objects carry no session: the pool owns them.
+                : liveSessions is not null && !liveSessions.Contains(session.Key) ? "unknown to the control plane"
+                : members.Any(o => Expired(o, now)) ? "past its TTL"
+                : Idle(members, lastActivity?.Invoke(session.Key, members), now) is { } idle ? $"idle for {idle.TotalMinutes:0} min"
+                : null;
+            if (why is null)
+            {
+                continue;
+            }
+
+            await DeleteAsync(members, cancellationToken).ConfigureAwait(false);
+            collected.Add(new CollectedSession(session.Key, why));
         }
 
-        return [.. over.Select(g => g.Key)];
+        return collected;
     }
 
     private static bool Expired(ClusterObject obj, DateTimeOffset now) =>
         (string?)obj.Body["metadata"]?["annotations"]?[KubernetesAnnotations.ExpiresAt] is { } text
         && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var expires)
         && expires <= now;
+
+    /// <summary>How long a session has been idle past its idle timeout; null when it is not (or cannot be judged).</summary>
+    private static TimeSpan? Idle(List<ClusterObject> members, DateTimeOffset? lastActivity, DateTimeOffset now)
+    {
+        if (lastActivity is null)
+        {
+            return null;
+        }
+
+        var timeout = members
+            .Select(o => long.TryParse((string?)o.Body["metadata"]?["annotations"]?[KubernetesAnnotations.IdleTimeoutSeconds], NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) ? seconds : (long?)null)
+            .FirstOrDefault(s => s is > 0);
+        var created = members
+            .Select(o => DateTimeOffset.TryParse((string?)o.Body["metadata"]?["creationTimestamp"], CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : (DateTimeOffset?)null)
+            .Where(t => t is not null)
+            .DefaultIfEmpty(null)
+            .Max();
+        var since = created is { } c && c > lastActivity.Value ? c : lastActivity.Value;
+        return timeout is { } limit && now - since > TimeSpan.FromSeconds(limit) ? now - since : null;
+    }
 
     /// <summary>Every managed object matching a selector, workloads first and NetworkPolicies last.</summary>
     private async Task<List<ClusterObject>> FindAsync(string @namespace, string selector, CancellationToken cancellationToken)

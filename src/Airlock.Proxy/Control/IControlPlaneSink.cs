@@ -44,4 +44,10 @@ public interface IEgressEventSource
 {
     /// <summary>The session's events so far, in arrival order; with <paramref name="follow"/>, then new ones as they come, until cancelled.</summary>
     IAsyncEnumerable<EgressEvent> EventsAsync(string session, bool follow, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// When the session last showed egress: its newest event's arrival or, when none arrived, when this source began
+    /// observing (so a control plane that just restarted never judges a session idle from a gap it did not see).
+    /// </summary>
+    DateTimeOffset LastActivity(string session);
 }

@@ -10,10 +10,13 @@ namespace Airlock.Proxy.Control;
 /// included. For a control plane that keeps no store of its own; a gateway with a database stores instead.
 /// </summary>
 /// <param name="perSessionCapacity">How many events a session keeps; older ones are forgotten first.</param>
-public sealed class SessionEventHub(int perSessionCapacity = 10_000) : IControlPlaneSink, IEgressEventSource
+/// <param name="time">The clock arrivals are timed by.</param>
+public sealed class SessionEventHub(int perSessionCapacity = 10_000, TimeProvider? time = null) : IControlPlaneSink, IEgressEventSource
 {
     private readonly Dictionary<string, SessionLog> _sessions = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly DateTimeOffset _started = (time ?? TimeProvider.System).GetUtcNow();
 
     /// <summary>Raised (outside any lock) after a proxy said hello: the control plane may have a policy to send it.</summary>
     public event Action<ProxyHello>? Connected;
@@ -45,6 +48,8 @@ public sealed class SessionEventHub(int perSessionCapacity = 10_000) : IControlP
                 return ValueTask.CompletedTask;
             }
 
+            log.LastArrival = _time.GetUtcNow();
+
             log.Events.Enqueue(egressEvent);
             if (log.Events.Count > perSessionCapacity)
             {
@@ -70,6 +75,15 @@ public sealed class SessionEventHub(int perSessionCapacity = 10_000) : IControlP
 
     /// <inheritdoc />
     public ValueTask OnDisconnectedAsync(string session, string reason) => ValueTask.CompletedTask;
+
+    /// <inheritdoc />
+    public DateTimeOffset LastActivity(string session)
+    {
+        lock (_gate)
+        {
+            return _sessions.TryGetValue(session, out SessionLog? log) && log.LastArrival is { } at ? at : _started;
+        }
+    }
 
     /// <summary>Forgets a session's events (after it was deleted); its live readers end.</summary>
     public void Forget(string session)
@@ -144,5 +158,7 @@ public sealed class SessionEventHub(int perSessionCapacity = 10_000) : IControlP
         public HashSet<string> Ids { get; } = new(StringComparer.Ordinal);
 
         public List<Channel<EgressEvent>> Readers { get; } = [];
+
+        public DateTimeOffset? LastArrival { get; set; }
     }
 }

@@ -170,24 +170,87 @@ public sealed class SandboxLifecycleTests : IAsyncLifetime, IDisposable
 
         _server.Seed("secrets", new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Secret", ["metadata"] = new JsonObject { ["name"] = "not-ours", ["namespace"] = Namespace } });
 
-        var collected = await _lifecycle.CollectAsync(Namespace, new HashSet<string>(StringComparer.Ordinal) { "live", "expired", "later" }, CancellationToken.None);
+        var collected = await _lifecycle.CollectAsync(Namespace, new HashSet<string>(StringComparer.Ordinal) { "live", "expired", "later" }, null, CancellationToken.None);
 
-        Assert.Equal(["expired", "orphan"], collected.Order(StringComparer.Ordinal));
+        Assert.Equal([("expired", "past its TTL"), ("orphan", "unknown to the control plane")], collected.Select(c => (c.Session, c.Reason)).Order());
         Assert.Equal(9, _server.Objects.Count);
         Assert.DoesNotContain(_server.Objects.Keys, k => k.Contains("orphan", StringComparison.Ordinal) || k.Contains("expired", StringComparison.Ordinal));
         Assert.Contains("secrets/agents/not-ours", _server.Objects.Keys);
         Assert.DoesNotContain(_server.Requests, r => r.Method == "POST");
     }
 
-    /// <summary>A stand-in for the builders' output: a NetworkPolicy, two Secrets and the Pod, in create order.</summary>
-    private static List<ClusterObject> Sandbox(string session, DateTimeOffset? expires = null)
+    [Fact]
+    public async Task Without_a_list_of_live_sessions_only_expired_and_idle_sessions_are_collected()
     {
+        foreach (var obj in Sandbox("busy", idleSeconds: 600).Concat(Sandbox("quiet", idleSeconds: 600)).Concat(Sandbox("unjudged", idleSeconds: 600)).Concat(Sandbox("gone", DateTimeOffset.UtcNow.AddSeconds(-5))))
+        {
+            _server.Seed(obj.Plural == "networkpolicies" ? "networkpolicies.networking.k8s.io" : obj.Plural, obj.Body);
+        }
+
+        // The collector's clock is an hour on, so the objects (created just now) are old enough to be idle.
+        var now = DateTimeOffset.UtcNow.AddHours(1);
+        var lifecycle = new SandboxLifecycle(new KubernetesRest(_http, _server.BaseAddress), new ShiftedTime(TimeSpan.FromHours(1)));
+        DateTimeOffset? LastActivity(string session, IReadOnlyList<ClusterObject> objects)
+        {
+            Assert.All(objects, o => Assert.Equal(session, (string?)o.Body["metadata"]?["labels"]?[KubernetesLabels.Session]));
+            return session switch { "busy" => now.AddMinutes(-2), "quiet" => now.AddMinutes(-30), _ => null };
+        }
+
+        var collected = await lifecycle.CollectAsync(Namespace, null, LastActivity, CancellationToken.None);
+
+        Assert.Equal(["gone", "quiet"], collected.Select(c => c.Session).Order(StringComparer.Ordinal));
+        Assert.StartsWith("idle for 3", collected.Single(c => c.Session == "quiet").Reason, StringComparison.Ordinal);
+        Assert.Equal(8, _server.Objects.Count);
+        Assert.All(_server.Objects.Keys, k => Assert.True(k.EndsWith("-busy", StringComparison.Ordinal) || k.EndsWith("-unjudged", StringComparison.Ordinal), k));
+    }
+
+    [Fact]
+    public async Task A_warm_pools_objects_carry_no_session_and_are_never_collected()
+    {
+        var pool = new JsonObject
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "Secret",
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = "pool-ca",
+                ["namespace"] = Namespace,
+                ["labels"] = new JsonObject { [KubernetesLabels.ManagedBy] = KubernetesLabels.ManagedByValue, [KubernetesLabels.Pool] = "warm" },
+            },
+        };
+        _server.Seed("secrets", pool);
+
+        var collected = await _lifecycle.CollectAsync(Namespace, new HashSet<string>(StringComparer.Ordinal), null, CancellationToken.None);
+
+        Assert.Empty(collected);
+        Assert.Equal(["secrets/agents/pool-ca"], _server.Objects.Keys);
+    }
+
+    /// <summary>A stand-in for the builders' output: a NetworkPolicy, two Secrets and the Pod, in create order.</summary>
+    private static List<ClusterObject> Sandbox(string session, DateTimeOffset? expires = null, int? idleSeconds = null)
+    {
+        JsonObject Annotations()
+        {
+            var annotations = new JsonObject();
+            if (expires is { } at)
+            {
+                annotations[KubernetesAnnotations.ExpiresAt] = at.ToString("O");
+            }
+
+            if (idleSeconds is { } idle)
+            {
+                annotations[KubernetesAnnotations.IdleTimeoutSeconds] = idle.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            return annotations;
+        }
+
         JsonObject Metadata(string name) => new()
         {
             ["name"] = name,
             ["namespace"] = Namespace,
             ["labels"] = new JsonObject { [KubernetesLabels.ManagedBy] = KubernetesLabels.ManagedByValue, [KubernetesLabels.Session] = session },
-            ["annotations"] = expires is { } at ? new JsonObject { [KubernetesAnnotations.ExpiresAt] = at.ToString("O") } : new JsonObject(),
+            ["annotations"] = Annotations(),
         };
 
         return
@@ -218,4 +281,10 @@ public sealed class SandboxLifecycleTests : IAsyncLifetime, IDisposable
 
         Assert.True(condition(), "the condition never held");
     }
+}
+
+/// <summary>The system clock moved by a fixed offset.</summary>
+internal sealed class ShiftedTime(TimeSpan offset) : TimeProvider
+{
+    public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + offset;
 }
