@@ -195,7 +195,18 @@ public sealed class SandboxLifecycle(KubernetesRest rest, TimeProvider? timeProv
         var found = new List<ClusterObject>();
         foreach (var (apiVersion, kind, plural) in ClusterObject.ManagedKinds.Reverse())
         {
-            foreach (var item in await rest.ListAsync(ClusterObject.CollectionPathOf(apiVersion, plural, @namespace), selector, cancellationToken).ConfigureAwait(false))
+            IReadOnlyList<JsonObject> items;
+            try
+            {
+                items = await rest.ListAsync(ClusterObject.CollectionPathOf(apiVersion, plural, @namespace), selector, cancellationToken).ConfigureAwait(false);
+            }
+            catch (KubernetesApiException e) when (e.IsNotFound && apiVersion.Contains("agents.x-k8s.io/", StringComparison.Ordinal))
+            {
+                // The agent-sandbox CRDs are not installed: there are none of those objects to find.
+                continue;
+            }
+
+            foreach (var item in items)
             {
                 item["apiVersion"] ??= apiVersion;
                 item["kind"] ??= kind;

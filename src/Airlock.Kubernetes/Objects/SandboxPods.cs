@@ -230,17 +230,18 @@ internal static class SandboxPods
         return "set -eu\n" + resolver + $$"""
             nft -f - <<EOF
             table inet airlock {
-              chain redirect {
-                type nat hook output priority dstnat; policy accept;
+              chain workload_nat {
+                type nat hook output priority -100; policy accept;
                 oifname "lo" return
                 meta skuid {{uid}} return
                 $dns_nat
                 meta l4proto tcp redirect to :{{port}}
               }
-              chain egress {
+              chain workload_filter {
                 type filter hook output priority filter; policy drop;
                 oifname "lo" accept
                 meta skuid {{uid}} accept
+                ct status dnat tcp dport {{port}} accept
                 ct state established,related accept
                 icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit } accept
                 $dns_filter

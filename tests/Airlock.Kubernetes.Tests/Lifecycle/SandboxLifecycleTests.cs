@@ -161,6 +161,26 @@ public sealed class SandboxLifecycleTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task A_cluster_without_the_agent_sandbox_crds_still_deletes_a_session_but_other_errors_are_not_hidden()
+    {
+        foreach (var obj in Sandbox("s9"))
+        {
+            _server.Seed(obj.Plural == "networkpolicies" ? "networkpolicies.networking.k8s.io" : obj.Plural, obj.Body);
+        }
+
+        _server.FailNext(r => r.Method == "GET" && r.Plural == "sandboxes.agents.x-k8s.io", 404);
+        _server.FailNext(r => r.Method == "GET" && r.Plural == "sandboxclaims.extensions.agents.x-k8s.io", 404);
+        var deleted = await _lifecycle.DeleteSessionAsync(Namespace, "s9", CancellationToken.None);
+
+        Assert.Equal(4, deleted);
+        Assert.Empty(_server.Objects);
+
+        _server.FailNext(r => r.Method == "GET" && r.Plural == "sandboxes.agents.x-k8s.io", 403);
+        var refused = await Assert.ThrowsAsync<KubernetesApiException>(() => _lifecycle.DeleteSessionAsync(Namespace, "s9", CancellationToken.None));
+        Assert.Contains("403", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_collector_deletes_orphans_and_expired_sessions_and_nothing_else()
     {
         foreach (var obj in Sandbox("live").Concat(Sandbox("orphan")).Concat(Sandbox("expired", DateTimeOffset.UtcNow.AddMinutes(-1))).Concat(Sandbox("later", DateTimeOffset.UtcNow.AddHours(1))))
