@@ -200,9 +200,10 @@ public sealed class SandboxLifecycle(KubernetesRest rest, TimeProvider? timeProv
             {
                 items = await rest.ListAsync(ClusterObject.CollectionPathOf(apiVersion, plural, @namespace), selector, cancellationToken).ConfigureAwait(false);
             }
-            catch (KubernetesApiException e) when (e.IsNotFound && apiVersion.Contains("agents.x-k8s.io/", StringComparison.Ordinal))
+            catch (KubernetesApiException e) when ((e.IsNotFound || e.Status == System.Net.HttpStatusCode.Forbidden) && apiVersion.Contains("agents.x-k8s.io/", StringComparison.Ordinal))
             {
-                // The agent-sandbox CRDs are not installed: there are none of those objects to find.
+                // The agent-sandbox CRDs are not installed, or this control plane may not use them (its Role has no
+                // rules for them, so it cannot have created any): there are none of its objects of that kind.
                 continue;
             }
 

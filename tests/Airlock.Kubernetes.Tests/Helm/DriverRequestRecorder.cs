@@ -1,11 +1,15 @@
+using System.Collections.Immutable;
+using System.Net;
 using System.Text.Json.Nodes;
 using Airlock.Kubernetes.Driver;
 using Airlock.Kubernetes.Lifecycle;
 using Airlock.Kubernetes.Objects;
 using Airlock.Kubernetes.Tests.Fakes;
 using Airlock.Kubernetes.Tests.Objects;
+using Airlock.Proxy.Control;
 using Airlock.Sandboxes;
 using k8s;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Airlock.Kubernetes.Tests.Helm;
 
@@ -51,16 +55,13 @@ internal static class DriverRequestRecorder
             Assert.Equal(0, await driver.ExecAsync(info.Id, new ExecRequest { Command = ["true"] }, new ExecStreams(null, Stream.Null, Stream.Null), CancellationToken.None));
             await driver.UploadAsync(info.Id, "note.txt", new MemoryStream("x"u8.ToArray()), UnixFileMode.UserRead | UnixFileMode.UserWrite, CancellationToken.None);
             await driver.DownloadAsync(info.Id, "note.txt", Stream.Null, CancellationToken.None);
-            // Only the requests matter here: a Sandbox carries no role label today, so the driver's list finds
-            // none of them (reported; the pod workload lists its one sandbox).
-            var listed = await driver.ListAsync(CancellationToken.None);
-            Assert.True(workload != WorkloadKind.Pod || listed.Count == 1);
+            Assert.Single(await driver.ListAsync(CancellationToken.None));
             await foreach (var _ in driver.EventsAsync(info.Id, follow: false, CancellationToken.None))
             {
             }
 
             Assert.True(await driver.DeleteAsync(info.Id, CancellationToken.None));
-            await new SandboxLifecycle(new KubernetesRest(client)).CollectAsync(Namespace, new HashSet<string>(StringComparer.Ordinal), CancellationToken.None);
+            await driver.CollectAsync(new HashSet<string>(StringComparer.Ordinal), CancellationToken.None);
             Assert.Empty(server.Objects);
             return Permissions(server);
         }
@@ -71,23 +72,110 @@ internal static class DriverRequestRecorder
     }
 
     /// <summary>
-    /// A claim on a warm pool, which the driver refuses today (the control plane must hand the warm pod its policy):
-    /// its objects applied and deleted by the lifecycle the control plane will use.
+    /// A claim on a warm pool through the driver inside a control plane: the warm pod's proxy (the proxy's real
+    /// control channel) takes the session's policy, then takes it again after a restart; exec, events, delete.
     /// </summary>
     public static async Task<IReadOnlyList<ApiPermission>> ClaimAsync()
     {
         await using var server = await FakeKubernetesApiServer.StartAsync();
         using var client = new k8s.Kubernetes(new KubernetesClientConfiguration { Host = server.BaseAddress.ToString() });
-        var lifecycle = new SandboxLifecycle(new KubernetesRest(client));
-        var spec = SandboxSpecs.Spec(SandboxTopology.Sidecar, WorkloadKind.Claim);
-        var objects = SandboxObjects.Build(spec, SandboxSpecs.Ca).Objects.Select(o => ClusterObject.From(ManifestJson.ToJson(o))).ToList();
-        var ready = PlayControllersAsync(server, WorkloadKind.Claim);
+        var hub = new SessionEventHub();
+        await using var listener = ControlPlaneListener.Start(new IPEndPoint(IPAddress.Loopback, 0), hub);
+        var spool = Directory.CreateTempSubdirectory("airlock-helm-claim-");
+        try
+        {
+            var driver = new KubernetesSandboxDriver(new KubernetesDriverOptions
+            {
+                Client = client,
+                Namespace = Namespace,
+                Image = "python:3.12",
+                Workload = WorkloadKind.Claim,
+                WarmPool = "python",
+                ReadyTimeout = TimeSpan.FromSeconds(20),
+                ControlPlane = new KubernetesControlPlane
+                {
+                    Endpoint = "airlock.airlock-system.svc:7070",
+                    Pods = new PeerSelector("airlock-system", ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, [KeyValuePair.Create("app.kubernetes.io/name", "airlock")])),
+                    Listener = listener,
+                    Events = hub,
+                    PolicyTimeout = TimeSpan.FromSeconds(20),
+                },
+            });
+            const string pod = "python-x7k2p";
+            server.Seed("pods", new JsonObject
+            {
+                ["apiVersion"] = "v1",
+                ["kind"] = "Pod",
+                ["metadata"] = new JsonObject { ["name"] = pod, ["namespace"] = Namespace, ["labels"] = new JsonObject { [KubernetesLabels.Pool] = "python" } },
+                ["spec"] = new JsonObject { ["containers"] = new JsonArray() },
+            });
+            var endpoint = ControlEndpoint.Tcp("127.0.0.1", ((IPEndPoint)listener.LocalEndPoint).Port);
+            var handler = new AcceptingHandler();
+            await using (var proxy = new ControlChannel(endpoint, new ControlChannelOptions { SessionId = pod, SpoolPath = Path.Combine(spool.FullName, "spool") }, handler, NullLogger<ControlChannel>.Instance))
+            {
+                proxy.Start();
+                var adopted = AdoptAsync(server, pod);
+                var info = await driver.CreateAsync(new SandboxSpec { PolicyText = SandboxSpecs.PolicyText, PolicySource = "policy.yaml", WorkDirectory = "/workspace" }, CancellationToken.None);
+                await adopted;
+                Assert.Equal(1, handler.Updates);
+                Assert.Equal(0, await driver.ExecAsync(info.Id, new ExecRequest { Command = ["true"] }, new ExecStreams(null, Stream.Null, Stream.Null), CancellationToken.None));
+                Assert.Single(await driver.ListAsync(CancellationToken.None));
+                Assert.True(await driver.RestoreClaimedPolicyAsync(new ProxyHello(pod, "t", null, 0), CancellationToken.None));
+                Assert.Equal(2, handler.Updates);
+                Assert.True(await driver.DeleteAsync(info.Id, CancellationToken.None));
+            }
 
-        await lifecycle.CreateAsync(objects, objects[^1], TimeSpan.FromSeconds(20), CancellationToken.None);
-        await ready;
-        Assert.True(await lifecycle.DeleteSessionAsync(Namespace, spec.SessionId, CancellationToken.None) > 0);
-        Assert.Empty(server.Objects);
-        return Permissions(server);
+            Assert.Empty(server.Objects);
+            return Permissions(server);
+        }
+        finally
+        {
+            spool.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>Plays agent-sandbox adopting the warm pod for the claim: the claim's pod labels on the pod, the claim Ready.</summary>
+    private static async Task AdoptAsync(FakeKubernetesApiServer server, string pod)
+    {
+        for (var i = 0; i < 800; i++)
+        {
+            var claim = server.Objects.FirstOrDefault(o => o.Key.StartsWith("sandboxclaims.", StringComparison.Ordinal));
+            if (claim.Key is not null)
+            {
+                var labels = claim.Value["spec"]!["additionalPodMetadata"]!["labels"]!.AsObject();
+                server.Update("pods", Namespace, pod, p =>
+                {
+                    foreach (var (key, value) in labels)
+                    {
+                        p["metadata"]!["labels"]![key] = value!.DeepClone();
+                    }
+                });
+                server.Update(claim.Key.Split('/')[0], Namespace, claim.Key.Split('/')[2], c => c["status"] = new JsonObject
+                {
+                    ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = "True", ["reason"] = "Claimed" }),
+                });
+                return;
+            }
+
+            await Task.Delay(25);
+        }
+    }
+
+    /// <summary>The warm pod's proxy: accepts every policy and counts them.</summary>
+    private sealed class AcceptingHandler : IControlHandler
+    {
+        private int _updates;
+
+        public int Updates => Volatile.Read(ref _updates);
+
+        public string? PolicyVersion { get; private set; }
+
+        public ValueTask<PolicyUpdateResult> OnPolicyUpdateAsync(string version, string policyText, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _updates);
+            PolicyVersion = version;
+            return ValueTask.FromResult(PolicyUpdateResult.Accepted);
+        }
     }
 
     /// <summary>
@@ -106,9 +194,9 @@ internal static class DriverRequestRecorder
             ["metadata"] = new JsonObject { ["name"] = "airlock-orphan", ["namespace"] = Namespace, ["labels"] = labels },
         });
 
-        var collected = await new SandboxLifecycle(new KubernetesRest(client)).CollectAsync(Namespace, new HashSet<string>(StringComparer.Ordinal), CancellationToken.None);
+        var collected = await new SandboxLifecycle(new KubernetesRest(client)).CollectAsync(Namespace, new HashSet<string>(StringComparer.Ordinal), null, CancellationToken.None);
 
-        Assert.Equal(["sb-0ld"], collected);
+        Assert.Equal(["sb-0ld"], collected.Select(c => c.Session));
         Assert.Empty(server.Objects);
         return Permissions(server);
     }

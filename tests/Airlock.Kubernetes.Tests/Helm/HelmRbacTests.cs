@@ -45,12 +45,14 @@ public sealed class HelmRbacTests
         Assert.True(refused.Count == 0, "the Role refuses: " + string.Join(", ", refused));
         Assert.Contains(sent, p => p.Resource == "sandboxclaims" && p.Verb == "create");
         Assert.Contains(sent, p => p.Resource == "configmaps" && p.Verb == "delete");
+        Assert.Contains(sent, p => p.Resource == "secrets" && p.Verb == "get");
     }
 
     [Fact]
     public async Task The_role_grants_nothing_the_driver_never_uses()
     {
-        var role = await RoleAsync($"kubernetes:\n  namespace: {DriverRequestRecorder.Namespace}\nrbac:\n  warmPools: true\n");
+        // Claims add the one rule only they need (get on Secrets): the widest Role, checked against everything used.
+        var role = await RoleAsync($"kubernetes:\n  namespace: {DriverRequestRecorder.Namespace}\n  workload: claim\n  warmPool: python\nrbac:\n  warmPools: true\n");
         var used = new HashSet<(string, string, string)>();
         foreach (var (topology, workload) in DriverCombinations().Select(row => ((SandboxTopology)row[0], (WorkloadKind)row[1])))
         {
@@ -83,8 +85,8 @@ public sealed class HelmRbacTests
     [Fact]
     public async Task Without_agent_sandbox_rules_only_the_session_delete_listing_of_sandboxes_and_claims_is_refused()
     {
-        // The driver lists every kind it manages when it deletes a session, agent-sandbox kinds included: a
-        // known gap that makes rbac.agentSandbox=false break deletes (documented in the chart's README).
+        // The driver lists every kind it manages when it deletes a session, agent-sandbox kinds included; it takes a
+        // refusal of those two lists as "none of them" (SandboxLifecycle), so deletes work with rbac.agentSandbox=false.
         var role = await RoleAsync($"kubernetes:\n  namespace: {DriverRequestRecorder.Namespace}\nrbac:\n  agentSandbox: false\n");
 
         var sent = await DriverRequestRecorder.DriverAsync(SandboxTopology.Sidecar, WorkloadKind.Pod);
@@ -113,7 +115,8 @@ public sealed class HelmRbacTests
         Assert.Equal(
             ("ServiceAccount", (string?)account["metadata"]!["name"], HelmChart.ReleaseNamespace),
             ((string?)subject["kind"], (string?)subject["name"], (string?)subject["namespace"]));
-        Assert.DoesNotContain(role.Grants, g => g.Resource == "secrets" && g.Verb == "get");
+        // Reading a Secret back is a claim's need only (a restarted warm pod's proxy gets its session's policy again).
+        Assert.Equal(valueSet == "claim-warm-pool", role.Grants.Any(g => g.Resource == "secrets" && g.Verb == "get"));
     }
 
     private static async Task<RoleRules> RoleAsync(string values)

@@ -161,7 +161,7 @@ public sealed class SandboxLifecycleTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task A_cluster_without_the_agent_sandbox_crds_still_deletes_a_session_but_other_errors_are_not_hidden()
+    public async Task A_cluster_without_the_agent_sandbox_crds_or_rights_to_them_still_deletes_a_session_but_other_refusals_are_not_hidden()
     {
         foreach (var obj in Sandbox("s9"))
         {
@@ -169,13 +169,13 @@ public sealed class SandboxLifecycleTests : IAsyncLifetime, IDisposable
         }
 
         _server.FailNext(r => r.Method == "GET" && r.Plural == "sandboxes.agents.x-k8s.io", 404);
-        _server.FailNext(r => r.Method == "GET" && r.Plural == "sandboxclaims.extensions.agents.x-k8s.io", 404);
+        _server.FailNext(r => r.Method == "GET" && r.Plural == "sandboxclaims.extensions.agents.x-k8s.io", 403);
         var deleted = await _lifecycle.DeleteSessionAsync(Namespace, "s9", CancellationToken.None);
 
         Assert.Equal(4, deleted);
         Assert.Empty(_server.Objects);
 
-        _server.FailNext(r => r.Method == "GET" && r.Plural == "sandboxes.agents.x-k8s.io", 403);
+        _server.FailNext(r => r.Method == "GET" && r.Plural == "pods", 403);
         var refused = await Assert.ThrowsAsync<KubernetesApiException>(() => _lifecycle.DeleteSessionAsync(Namespace, "s9", CancellationToken.None));
         Assert.Contains("403", refused.Message, StringComparison.Ordinal);
     }
