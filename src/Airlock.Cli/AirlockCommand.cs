@@ -5,6 +5,7 @@ using Airlock.Cli.Policies;
 using Airlock.Cli.Proxy;
 using Airlock.Cli.Run;
 using Airlock.Cli.Sandbox;
+using Airlock.Cli.Serve;
 
 namespace Airlock.Cli;
 
@@ -22,6 +23,7 @@ internal static class AirlockCommand
             RunCommand.Create(stdout, stderr),
             SandboxCommands.Create(stdout, stderr),
             KubernetesCommands.Create(stdout, stderr, TimeProvider.System),
+            ServeCommand.Create(stdout, stderr),
         };
 
         var configuration = new InvocationConfiguration { Output = stdout, Error = stderr };

@@ -65,22 +65,9 @@ internal sealed class DriverSelection
             });
         }
 
-        k8s.KubernetesClientConfiguration configuration;
-        try
-        {
-            var kubeconfig = parse.GetValue(_kubeconfig);
-            configuration = kubeconfig is null && k8s.KubernetesClientConfiguration.IsInCluster()
-                ? k8s.KubernetesClientConfiguration.InClusterConfig()
-                : k8s.KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig);
-        }
-        catch (Exception e) when (e is k8s.Exceptions.KubeConfigException or IOException or UnauthorizedAccessException or k8s.Exceptions.KubernetesClientException)
-        {
-            throw new SandboxException($"cannot read the Kubernetes configuration: {e.Message}", e);
-        }
-
         return new KubernetesSandboxDriver(new KubernetesDriverOptions
         {
-            Client = new k8s.Kubernetes(configuration),
+            Client = KubernetesClients.Create(parse.GetValue(_kubeconfig)),
             Namespace = parse.GetRequiredValue(_namespace),
             Image = parse.GetRequiredValue(_image),
             Topology = parse.GetRequiredValue(_topology) == "proxy-pod" ? SandboxTopology.ProxyPod : SandboxTopology.Sidecar,

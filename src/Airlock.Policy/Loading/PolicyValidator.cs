@@ -414,7 +414,7 @@ internal sealed partial class PolicyValidator
         }
 
         var scalar = (ScalarNode)node;
-        if (!DurationSyntax.TryParse(text, out var duration, out var error))
+        if (!DurationSyntax.TryParse(text, out var duration, out SyntaxError? error))
         {
             Report(scalar, error);
             return null;

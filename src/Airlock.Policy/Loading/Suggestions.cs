@@ -1,7 +1,7 @@
 namespace Airlock.Policy.Loading;
 
 /// <summary>"Did you mean" for misspelt keys and values.</summary>
-internal static class Suggestions
+public static class Suggestions
 {
     private const int MaxDistance = 2;
     private const int MinAffixLength = 3;
@@ -10,6 +10,9 @@ internal static class Suggestions
     /// The known word closest to <paramref name="typed"/>: within edit distance 2 (ignoring case), or else one
     /// that is a prefix or suffix of it, or it of them (<c>tls_mode</c> → <c>tls</c>). Null when none is close.
     /// </summary>
+    /// <param name="typed">What was written.</param>
+    /// <param name="known">The words it may have meant.</param>
+    /// <returns>The closest, or null.</returns>
     public static string? Closest(string typed, IEnumerable<string> known)
     {
         var lower = typed.ToLowerInvariant();

@@ -191,6 +191,20 @@ public sealed class HelmChartTests
         Assert.DoesNotContain("WARNING: persistence.enabled is false", persistent.Stdout, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [MemberData(nameof(ValueSets))]
+    public async Task The_gateway_accepts_the_rendered_config_file(string valueSet)
+    {
+        var map = HelmChart.Single(await HelmChart.ObjectsAsync(valueSet), "ConfigMap");
+
+        var result = Airlock.Server.Configuration.ServerConfigLoader.Parse((string)map["data"]!["config.yaml"]!, "config.yaml");
+
+        Assert.True(result.Errors.IsEmpty, string.Join('\n', result.Errors));
+        Assert.Equal(Airlock.Server.Configuration.GatewayDriver.Kubernetes, result.Config!.Driver);
+        Assert.NotNull(result.Config.ControlEndpoint);
+        Assert.NotNull(result.Config.Kubernetes.ControlPlane);
+    }
+
     private static JsonNode Config(IReadOnlyList<JsonNode> objects)
     {
         var map = HelmChart.Single(objects, "ConfigMap");

@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.RegularExpressions;
+
+namespace Airlock.Cli.Tests.Serve;
+
+/// <summary><c>airlock serve</c>: the real command, in process for its refusals and as a process for a run.</summary>
+public sealed partial class ServeCommandTests
+{
+    [Fact]
+    public async Task A_config_with_mistakes_is_refused_with_every_position_and_exit_2()
+    {
+        using var config = new TempPolicy("listen: 127.0.0.1:0\ndriver: kubernets\nkubernetes:\n  namespce: agents\n");
+
+        var run = await CliRun.Of("serve", "--config", config.Path);
+
+        Assert.Equal(2, run.ExitCode);
+        var lines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains(lines, l => l.StartsWith($"{config.Path}:2:9: driver: 'kubernets' is not one of local, kubernetes; did you mean 'kubernetes'?", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith($"{config.Path}:4:3: kubernetes: unknown key 'namespce'; did you mean 'namespace'?", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("--listen", "localhost")]
+    [InlineData("--control-listen", "example.com:7070")]
+    public async Task A_bad_address_is_a_usage_error(string option, string value)
+    {
+        var run = await CliRun.Of("serve", option, value);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains($"{option} '{value}' is not IP:PORT", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_kubernetes_driver_without_a_config_file_says_what_it_needs()
+    {
+        var run = await CliRun.Of("serve", "--driver", "kubernetes", "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("kubernetes.namespace and kubernetes.image", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task It_serves_health_and_readiness_and_stops_on_sigterm()
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "airlock.dll"), "serve", "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["AIRLOCK_STATE_DIR"] = Directory.CreateTempSubdirectory("airlock-serve-").FullName;
+        using var serve = Process.Start(start)!;
+        var stderr = serve.StandardError.ReadToEndAsync();
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            var line = await serve.StandardOutput.ReadLineAsync(timeout.Token) ?? string.Empty;
+            var api = Started().Match(line);
+            Assert.True(api.Success, $"unexpected first line: {line}");
+
+            using var http = new HttpClient { BaseAddress = new Uri(api.Groups[1].Value), Timeout = TimeSpan.FromSeconds(20) };
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/healthz", UriKind.Relative))).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(new Uri("/nothing-here", UriKind.Relative))).StatusCode);
+
+            Process.Start("kill", ["-TERM", serve.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+            await serve.WaitForExitAsync(timeout.Token);
+            Assert.Equal(0, serve.ExitCode);
+            Assert.Contains("airlock serve: stopping", await stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (!serve.HasExited)
+            {
+                serve.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    [GeneratedRegex(@"^airlock serve: api (http://127\.0\.0\.1:\d+/) control 127\.0\.0\.1:\d+ driver local$")]
+    private static partial Regex Started();
+}

@@ -1,0 +1,152 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Airlock.Proxy.Control;
+using Airlock.Proxy.Events;
+using Airlock.Sandboxes;
+using Airlock.Sandboxes.Local;
+using Airlock.Server.Configuration;
+using Airlock.Server.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Airlock.Server.Tests.Hosting;
+
+/// <summary>The gateway host in process, on loopback, with real sockets and the proxy's real control channel.</summary>
+public sealed class GatewayHostTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("airlock-gw-");
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(20) };
+
+    public void Dispose()
+    {
+        _http.Dispose();
+        _dir.Delete(recursive: true);
+    }
+
+    private GatewayHostOptions Options => new()
+    {
+        LocalDriver = new LocalDriverOptions { StateDirectory = Path.Combine(_dir.FullName, "state"), AirlockCommand = ["/bin/false"] },
+        Logging = logging => logging.SetMinimumLevel(LogLevel.None),
+    };
+
+    private static ServerConfig Loopback => new() { Listen = "127.0.0.1:0", ControlListen = "127.0.0.1:0" };
+
+    [Fact]
+    public async Task With_the_local_driver_it_is_healthy_and_ready()
+    {
+        await using var host = await GatewayHost.StartAsync(Loopback, Options, CancellationToken.None);
+
+        var health = await _http.GetAsync(new Uri(host.ApiAddress, "/healthz"));
+        var ready = await _http.GetAsync(new Uri(host.ApiAddress, "/readyz"));
+
+        Assert.Equal((HttpStatusCode.OK, "ok\n"), (health.StatusCode, await health.Content.ReadAsStringAsync()));
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal("local", host.Driver.Name);
+        Assert.Equal(IPAddress.Loopback, host.ControlAddress.Address);
+    }
+
+    [Fact]
+    public async Task A_cluster_that_does_not_answer_makes_it_unready_with_the_reason_but_still_healthy()
+    {
+        var kubeconfig = Path.Combine(_dir.FullName, "kubeconfig");
+        await File.WriteAllTextAsync(kubeconfig, $$"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+              - name: gone
+                cluster:
+                  server: http://127.0.0.1:{{ClosedPort()}}
+            users:
+              - name: nobody
+                user: {token: not-a-real-token}
+            contexts:
+              - name: gone
+                context: {cluster: gone, user: nobody}
+            current-context: gone
+            """);
+        var config = Loopback with
+        {
+            Driver = GatewayDriver.Kubernetes,
+            Kubernetes = new KubernetesGatewayConfig { Kubeconfig = kubeconfig, Namespace = "agents", Image = "python:3.12" },
+        };
+        await using var host = await GatewayHost.StartAsync(config, Options, CancellationToken.None);
+
+        var ready = await _http.GetAsync(new Uri(host.ApiAddress, "/readyz"));
+        var health = await _http.GetAsync(new Uri(host.ApiAddress, "/healthz"));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.Contains("the kubernetes driver", await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_kubeconfig_that_cannot_be_read_stops_the_start_and_frees_the_control_port()
+    {
+        var port = ClosedPort();
+        var config = Loopback with
+        {
+            ControlListen = $"127.0.0.1:{port}",
+            Driver = GatewayDriver.Kubernetes,
+            Kubernetes = new KubernetesGatewayConfig { Kubeconfig = Path.Combine(_dir.FullName, "missing"), Namespace = "agents", Image = "python:3.12" },
+        };
+
+        var error = await Assert.ThrowsAsync<SandboxException>(() => GatewayHost.StartAsync(config, Options, CancellationToken.None));
+
+        Assert.Contains("Kubernetes configuration", error.Message, StringComparison.Ordinal);
+        using var again = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        again.Bind(new IPEndPoint(IPAddress.Loopback, port));
+    }
+
+    [Fact]
+    public async Task A_sandboxs_proxy_dials_the_control_plane_and_its_events_arrive()
+    {
+        await using var host = await GatewayHost.StartAsync(Loopback, Options, CancellationToken.None);
+        await using var proxy = new ControlChannel(
+            ControlEndpoint.Tcp("127.0.0.1", host.ControlAddress.Port),
+            new ControlChannelOptions { SessionId = "sb-0123456789", SpoolPath = Path.Combine(_dir.FullName, "spool") },
+            new NoPolicyUpdates(),
+            NullLogger<ControlChannel>.Instance);
+        proxy.Start();
+
+        proxy.SendEvent(Encoding.UTF8.GetBytes(EventJson.ToJson(new EgressEvent
+        {
+            Type = EgressEventType.Request,
+            Ts = DateTimeOffset.UtcNow,
+            Session = "sb-0123456789",
+            Id = "evt-1",
+            Conn = "c-1",
+            Decision = "deny",
+            Reason = "default_deny",
+            Mode = "enforce",
+            Host = "example.org",
+            Port = 443,
+            Tls = "intercepted",
+        }) + "\n"));
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        EgressEvent? first = null;
+        await foreach (var e in host.Events.EventsAsync("sb-0123456789", follow: true, timeout.Token))
+        {
+            first = e;
+            break;
+        }
+
+        Assert.Equal(("evt-1", "example.org", "deny"), (first?.Id, first?.Host, first?.Decision));
+    }
+
+    private static int ClosedPort()
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
+    private sealed class NoPolicyUpdates : IControlHandler
+    {
+        public string? PolicyVersion => null;
+
+        public ValueTask<PolicyUpdateResult> OnPolicyUpdateAsync(string version, string policyText, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(PolicyUpdateResult.Rejected(["not in this test"]));
+    }
+}
