@@ -95,6 +95,10 @@ public interface IServerStore : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the operation.</param>
     Task<IReadOnlyList<StoredEvent>> AppendEventsAsync(IReadOnlyList<EgressEvent> events, CancellationToken cancellationToken);
 
+    /// <summary>The highest stored sequence number, or 0 when there are no events (where a live stream starts "now").</summary>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    Task<long> GetLatestEventSeqAsync(CancellationToken cancellationToken);
+
     /// <summary>Events matching a query, in sequence order.</summary>
     /// <param name="query">Filters and the page.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>

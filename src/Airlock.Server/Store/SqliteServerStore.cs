@@ -155,6 +155,7 @@ internal sealed class SqliteServerStore : RelationalServerStore
         {
             // SQLITE_CANTOPEN, SQLITE_NOTADB: a path or a file the user can fix.
             await writer.DisposeAsync().ConfigureAwait(false);
+            SqliteConnection.ClearPool(writer);
             throw new StoreException($"cannot open the SQLite store {path}: {e.Message}", e);
         }
         catch

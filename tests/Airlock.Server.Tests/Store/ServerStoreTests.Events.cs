@@ -118,6 +118,17 @@ public abstract partial class ServerStoreTests
     }
 
     [Fact]
+    public async Task The_latest_seq_is_zero_when_empty_then_the_last_stored()
+    {
+        Assert.Equal(0, await Store.GetLatestEventSeqAsync(CancellationToken.None));
+
+        var stored = await Store.AppendEventsAsync(Events("evt_", 3), CancellationToken.None);
+
+        Assert.Equal(stored[^1].Seq, await Store.GetLatestEventSeqAsync(CancellationToken.None));
+        Assert.Empty(await Store.QueryEventsAsync(new EventQuery { AfterSeq = await Store.GetLatestEventSeqAsync(CancellationToken.None) }, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_page_is_capped_at_1000()
     {
         await Store.AppendEventsAsync(Events("evt_", 1200), CancellationToken.None);

@@ -122,6 +122,40 @@ public sealed class SqliteServerStoreTests : ServerStoreTests
     }
 
     [Fact]
+    public async Task Disposing_closes_every_handle_on_the_file()
+    {
+        await Store.AppendEventsAsync(Events("evt_", 3), CancellationToken.None);
+        await Store.QueryEventsAsync(new EventQuery(), CancellationToken.None);
+        Assert.NotEmpty(OpenHandles());
+
+        await Store.DisposeAsync();
+
+        Assert.Empty(OpenHandles());
+    }
+
+    private string[] OpenHandles() =>
+        [.. Directory.GetFiles("/proc/self/fd")
+            .Select(fd => { try { return new FileInfo(fd).LinkTarget; } catch (IOException) { return null; } })
+            .Where(target => target is not null && target.StartsWith(DatabasePath, StringComparison.Ordinal))
+            .Select(target => target!)];
+
+    [Fact]
+    public async Task A_second_process_on_the_same_file_writes_alongside_the_first()
+    {
+        // As `airlock token create` does while `airlock serve` runs: two writers, one file, busy_timeout between them.
+        var second = await OpenAsync();
+        var token = await second.CreateTokenAsync(Airlock.Server.Auth.TokenScope.Admin, null, null, CancellationToken.None);
+        Assert.NotNull(await Store.AuthenticateAsync(token.Token, CancellationToken.None));
+
+        var writes = Enumerable.Range(0, 20).Select(b => (b % 2 == 0 ? Store : second).AppendEventsAsync(Events($"b{b:D2}_", 200), CancellationToken.None));
+        var stored = (await Task.WhenAll(writes)).SelectMany(s => s).ToList();
+
+        Assert.Equal(4000, stored.Count);
+        Assert.Equal(4000, stored.Select(s => s.Seq).Distinct().Count());
+        Assert.Equal(stored.Max(s => s.Seq), await Store.GetLatestEventSeqAsync(CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_file_that_is_not_a_database_gives_a_readable_error()
     {
         var path = Path.Combine(Path.GetDirectoryName(DatabasePath)!, "not-a-db");
