@@ -28,6 +28,13 @@ if ! scripts/install-deps.sh; then
   failed=$((failed + 1)); finish
 fi
 
+# A private PostgreSQL on 127.0.0.1 for the gateway's store tests (they fail, saying so, without it).
+if pg_url=$(scripts/postgres-for-tests.sh); then
+  export AIRLOCK_TEST_POSTGRES="$pg_url"
+else
+  echo "PostgreSQL for the store tests did not start; those tests will fail" >&2
+fi
+
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 if ! dotnet build Airlock.slnx -c Release --nologo -v quiet -clp:ErrorsOnly; then
   echo "build failed" >&2
