@@ -6,6 +6,7 @@ using Airlock.Cli.Proxy;
 using Airlock.Cli.Run;
 using Airlock.Cli.Sandbox;
 using Airlock.Cli.Serve;
+using Airlock.Cli.Tokens;
 
 namespace Airlock.Cli;
 
@@ -24,6 +25,7 @@ internal static class AirlockCommand
             SandboxCommands.Create(stdout, stderr),
             KubernetesCommands.Create(stdout, stderr, TimeProvider.System),
             ServeCommand.Create(stdout, stderr),
+            TokenCommand.Create(stdout, stderr),
         };
 
         var configuration = new InvocationConfiguration { Output = stdout, Error = stderr };

@@ -48,9 +48,23 @@ public interface ISandboxDriver
     IAsyncEnumerable<EgressEvent> EventsAsync(string id, bool follow, CancellationToken cancellationToken);
 }
 
+/// <summary>Sandbox ids: <c>sb-</c> and lower-case hex, the same for every driver.</summary>
+public static class SandboxIds
+{
+    /// <summary>A new random id (<c>sb-</c> and 10 hex digits).</summary>
+    public static string New() => "sb-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(5));
+
+    /// <summary>Whether <paramref name="id"/> has the form of a sandbox id (anything else is never looked up).</summary>
+    public static bool IsWellFormed(string? id) =>
+        id is { Length: > 3 and <= 40 } && id.StartsWith("sb-", StringComparison.Ordinal) && id[3..].All(char.IsAsciiHexDigitLower);
+}
+
 /// <summary>What a sandbox is made from.</summary>
 public sealed record SandboxSpec
 {
+    /// <summary>The id to create it under (a caller that records the sandbox before it exists); a new one when null.</summary>
+    public string? Id { get; init; }
+
     /// <summary>The policy document (YAML or JSON), validated again by the driver.</summary>
     public required string PolicyText { get; init; }
 

@@ -77,7 +77,7 @@ internal static class ServeCommand
                     new GatewayHostOptions { LocalDriver = new LocalDriverOptions { StateDirectory = LocalDriverOptions.DefaultStateDirectory(), AirlockCommand = RunCommand.SelfCommand() } },
                     cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is SandboxException or SocketException or IOException)
+            catch (Exception e) when (e is SandboxException or SocketException or IOException or Airlock.Server.Store.StoreException)
             {
                 await stderr.WriteLineAsync($"airlock serve: {e.Message}").ConfigureAwait(false);
                 return ExitCodes.SandboxFailed;

@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Airlock.Kubernetes.Exec;
@@ -123,7 +122,12 @@ public sealed class KubernetesSandboxDriver(KubernetesDriverOptions options) : I
             }
         }
 
-        var id = "sb-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(5));
+        var id = spec.Id ?? SandboxIds.New();
+        if (!SandboxIds.IsWellFormed(id))
+        {
+            throw new SandboxException($"'{id}' is not a sandbox id (sb- and lower-case hex digits)");
+        }
+
         var ttl = spec.TimeToLive ?? options.DefaultTimeToLive;
         SandboxObjectSet set;
         using (var ca = SessionCertificateAuthority.Create(id, ttl + TimeSpan.FromHours(1)))
@@ -461,6 +465,5 @@ public sealed class KubernetesSandboxDriver(KubernetesDriverOptions options) : I
         };
     }
 
-    private static bool IsWellFormed(string id) =>
-        id is { Length: > 3 and <= 40 } && id.StartsWith("sb-", StringComparison.Ordinal) && id[3..].All(char.IsAsciiHexDigitLower);
+    private static bool IsWellFormed(string id) => SandboxIds.IsWellFormed(id);
 }

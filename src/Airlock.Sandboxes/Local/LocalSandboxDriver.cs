@@ -2,7 +2,6 @@ using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Airlock.Policy.Loading;
@@ -64,7 +63,12 @@ public sealed class LocalSandboxDriver(LocalDriverOptions options) : ISandboxDri
             throw new SandboxException($"the workdir '{spec.WorkDirectory}' is not a directory");
         }
 
-        var id = "sb-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(5));
+        var id = spec.Id ?? SandboxIds.New();
+        if (!SandboxIds.IsWellFormed(id))
+        {
+            throw new SandboxException($"'{id}' is not a sandbox id (sb- and lower-case hex digits)");
+        }
+
         var directory = Path.Combine(SandboxesDirectory, id);
         if (Encoding.UTF8.GetByteCount(Path.Combine(directory, "public", "proxy.sock")) > LocalRun.MaxSocketPathBytes)
         {
@@ -490,8 +494,7 @@ public sealed class LocalSandboxDriver(LocalDriverOptions options) : ISandboxDri
     }
 
     /// <summary>Sandbox ids are ours: <c>sb-</c> and hex; anything else never reaches the file system.</summary>
-    private static bool IsWellFormed(string id) =>
-        id is { Length: > 3 and <= 40 } && id.StartsWith("sb-", StringComparison.Ordinal) && id[3..].All(char.IsAsciiHexDigitLower);
+    private static bool IsWellFormed(string id) => SandboxIds.IsWellFormed(id);
 
     /// <summary>One request to a supervisor over its control socket.</summary>
     private sealed class Connection : IDisposable

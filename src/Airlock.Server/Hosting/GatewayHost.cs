@@ -3,7 +3,9 @@ using Airlock.Kubernetes.Driver;
 using Airlock.Proxy.Control;
 using Airlock.Sandboxes;
 using Airlock.Sandboxes.Local;
+using Airlock.Server.Api;
 using Airlock.Server.Configuration;
+using Airlock.Server.Store;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -35,15 +37,19 @@ public sealed partial class GatewayHost : IAsyncDisposable
 
     private readonly WebApplication _app;
     private readonly ControlPlaneListener _control;
+    private readonly IServerStore _store;
+    private readonly EventIngest _ingest;
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _background = [];
     private readonly SemaphoreSlim _probing = new(1, 1);
     private (DateTimeOffset At, string? Problem) _readiness = (DateTimeOffset.MinValue, "not probed yet");
 
-    private GatewayHost(WebApplication app, ControlPlaneListener control, ISandboxDriver driver, SessionEventHub events, ServerConfig config)
+    private GatewayHost(WebApplication app, ControlPlaneListener control, IServerStore store, EventIngest ingest, ISandboxDriver driver, SessionEventHub events, ServerConfig config)
     {
         _app = app;
         _control = control;
+        _store = store;
+        _ingest = ingest;
         Driver = driver;
         Events = events;
         Config = config;
@@ -55,8 +61,14 @@ public sealed partial class GatewayHost : IAsyncDisposable
     /// <summary>The sandbox driver.</summary>
     public ISandboxDriver Driver { get; }
 
-    /// <summary>What the proxies sent.</summary>
+    /// <summary>What the proxies sent, in memory (the store keeps it durably).</summary>
     public SessionEventHub Events { get; }
+
+    /// <summary>The durable store.</summary>
+    public IServerStore Store => _store;
+
+    /// <summary>Events committed to the store since the start.</summary>
+    public long StoredEvents => _ingest.Stored;
 
     /// <summary>The API's base address (the port chosen when 0 was asked).</summary>
     public Uri ApiAddress { get; private set; } = null!;
@@ -66,6 +78,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
 
     /// <summary>Starts the control plane, the driver and the API.</summary>
     /// <exception cref="SandboxException">The driver cannot be set up (a kubeconfig that cannot be read).</exception>
+    /// <exception cref="StoreException">The store cannot be opened (its message says why).</exception>
     /// <exception cref="System.Net.Sockets.SocketException">An address is taken.</exception>
     public static async Task<GatewayHost> StartAsync(ServerConfig config, GatewayHostOptions options, CancellationToken cancellationToken)
     {
@@ -90,6 +103,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
             builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         }
 
+        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
         builder.WebHost.UseKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -100,17 +114,33 @@ public sealed partial class GatewayHost : IAsyncDisposable
         var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Airlock.Gateway");
 
+        var store = await ServerStore.OpenAsync(config.Store ?? ServerStore.DefaultUrl(), cancellationToken).ConfigureAwait(false);
         var events = new SessionEventHub();
-        var control = ControlPlaneListener.Start(controlListen, events, logger: logger);
+        var feed = new EventFeed();
+        var ingest = new EventIngest(store, events, feed, logger);
+        ControlPlaneListener? control = null;
         GatewayHost host;
         try
         {
+            control = ControlPlaneListener.Start(controlListen, ingest, logger: logger);
             var driver = CreateDriver(config, options, control, events);
-            host = new GatewayHost(app, control, driver, events, config);
+            host = new GatewayHost(app, control, store, ingest, driver, events, config);
+            new GatewayApi(
+                store,
+                driver,
+                feed,
+                new GatewayApiOptions(Path.Combine(options.LocalDriver.StateDirectory, "workdirs"), config.Kubernetes.DefaultTtl),
+                logger).Map(app);
         }
         catch
         {
-            await control.DisposeAsync().ConfigureAwait(false);
+            if (control is not null)
+            {
+                await control.DisposeAsync().ConfigureAwait(false);
+            }
+
+            await ingest.DisposeAsync().ConfigureAwait(false);
+            await store.DisposeAsync().ConfigureAwait(false);
             throw;
         }
 
@@ -174,7 +204,19 @@ public sealed partial class GatewayHost : IAsyncDisposable
             timeout.CancelAfter(ReadinessProbeTimeout);
             try
             {
-                await Driver.ListAsync(timeout.Token).ConfigureAwait(false);
+                await _store.PingAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
+            {
+                problem = $"the {_store.Kind} store: {e.Message}";
+            }
+
+            try
+            {
+                if (problem is null)
+                {
+                    await Driver.ListAsync(timeout.Token).ConfigureAwait(false);
+                }
             }
             catch (SandboxException e)
             {
@@ -246,6 +288,8 @@ public sealed partial class GatewayHost : IAsyncDisposable
         }
 
         await _control.DisposeAsync().ConfigureAwait(false);
+        await _ingest.DisposeAsync().ConfigureAwait(false);
+        await _store.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
         _probing.Dispose();
     }

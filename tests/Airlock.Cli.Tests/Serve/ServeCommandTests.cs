@@ -44,12 +44,13 @@ public sealed partial class ServeCommandTests
     public async Task It_serves_health_and_readiness_and_stops_on_sigterm()
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "airlock.dll"), "serve", "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0" })
+        var state = Directory.CreateTempSubdirectory("airlock-serve-").FullName;
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "airlock.dll"), "serve", "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0", "--store", $"sqlite:{state}/airlock.db" })
         {
             start.ArgumentList.Add(arg);
         }
 
-        start.Environment["AIRLOCK_STATE_DIR"] = Directory.CreateTempSubdirectory("airlock-serve-").FullName;
+        start.Environment["AIRLOCK_STATE_DIR"] = state;
         using var serve = Process.Start(start)!;
         var stderr = serve.StandardError.ReadToEndAsync();
         try
@@ -62,7 +63,7 @@ public sealed partial class ServeCommandTests
             using var http = new HttpClient { BaseAddress = new Uri(api.Groups[1].Value), Timeout = TimeSpan.FromSeconds(20) };
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/healthz", UriKind.Relative))).StatusCode);
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
-            Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(new Uri("/nothing-here", UriKind.Relative))).StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync(new Uri("/v1/sandboxes", UriKind.Relative))).StatusCode);
 
             Process.Start("kill", ["-TERM", serve.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
             await serve.WaitForExitAsync(timeout.Token);
@@ -76,6 +77,22 @@ public sealed partial class ServeCommandTests
                 serve.Kill(entireProcessTree: true);
             }
         }
+    }
+
+    [Fact]
+    public async Task A_token_is_printed_once_on_stdout_and_a_bad_ttl_is_a_usage_error()
+    {
+        var state = Directory.CreateTempSubdirectory("airlock-token-").FullName;
+        var created = await CliRun.Of("token", "create", "--scope", "sessions", "--ttl", "2h", "--store", $"sqlite:{state}/airlock.db");
+        var bad = await CliRun.Of("token", "create", "--scope", "admin", "--ttl", "2 hours", "--store", $"sqlite:{state}/airlock.db");
+        var badScope = await CliRun.Of("token", "create", "--scope", "root", "--store", $"sqlite:{state}/airlock.db");
+
+        Assert.Equal(0, created.ExitCode);
+        Assert.Matches("^alk_[A-Za-z0-9]+_[A-Za-z0-9_-]+\n$", created.Stdout);
+        Assert.Contains("scope sessions, expires", created.Stderr, StringComparison.Ordinal);
+        Assert.Equal((1, string.Empty), (bad.ExitCode, bad.Stdout));
+        Assert.Contains("--ttl '2 hours'", bad.Stderr, StringComparison.Ordinal);
+        Assert.NotEqual(0, badScope.ExitCode);
     }
 
     [GeneratedRegex(@"^airlock serve: api (http://127\.0\.0\.1:\d+/) control 127\.0\.0\.1:\d+ driver local$")]

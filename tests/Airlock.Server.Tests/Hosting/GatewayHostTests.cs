@@ -30,7 +30,7 @@ public sealed class GatewayHostTests : IDisposable
         Logging = logging => logging.SetMinimumLevel(LogLevel.None),
     };
 
-    private static ServerConfig Loopback => new() { Listen = "127.0.0.1:0", ControlListen = "127.0.0.1:0" };
+    private ServerConfig Loopback => new() { Listen = "127.0.0.1:0", ControlListen = "127.0.0.1:0", Store = "sqlite:" + Path.Combine(_dir.FullName, "store", "airlock.db") };
 
     [Fact]
     public async Task With_the_local_driver_it_is_healthy_and_ready()
