@@ -38,7 +38,7 @@ public sealed partial class GatewayApi(IServerStore store, ISandboxDriver driver
         v1.MapGet("/sandboxes/{id}", GetSandboxAsync);
         v1.MapDelete("/sandboxes/{id}", DeleteSandboxAsync);
         v1.MapGet("/events", (Func<HttpContext, Task<IResult>>)QueryEventsAsync);
-        v1.MapGet("/events/stream", StreamEventsAsync);
+        v1.MapGet("/events/stream", StreamEventsAsync).Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
     }
 
     private async Task AuthenticateAsync(HttpContext context, RequestDelegate next)
@@ -421,7 +421,7 @@ public sealed partial class GatewayApi(IServerStore store, ISandboxDriver driver
     /// store holds after <c>Last-Event-ID</c> (or, without one, nothing older than now), then the live events it
     /// has not sent: no gap, no duplicate. A reader cut off for being slow reconnects with its last id.
     /// </summary>
-    private async Task StreamEventsAsync(HttpContext context)
+    private async Task StreamEventsAsync(HttpContext context, CancellationToken requestAborted)
     {
         var (query, error) = await EventFilterAsync(context).ConfigureAwait(false);
         if (error is not null)
@@ -433,7 +433,7 @@ public sealed partial class GatewayApi(IServerStore store, ISandboxDriver driver
         var live = feed.Subscribe(out var subscription);
         using (subscription)
         {
-            var cancel = context.RequestAborted;
+            var cancel = requestAborted;
             context.Response.ContentType = "text/event-stream";
             context.Response.Headers.CacheControl = "no-cache";
             context.Response.Headers["X-Accel-Buffering"] = "no";

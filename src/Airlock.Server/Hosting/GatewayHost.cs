@@ -104,6 +104,12 @@ public sealed partial class GatewayHost : IAsyncDisposable
         }
 
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
+        builder.Services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Airlock gateway";
+            document.Info.Description = "Sandboxes whose egress goes through a policy-enforcing proxy: create them, watch what they reach.";
+            return Task.CompletedTask;
+        }));
         builder.WebHost.UseKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -181,6 +187,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
 
     private void MapEndpoints()
     {
+        _app.MapOpenApi("/openapi.json");
         _app.MapGet("/healthz", () => Results.Text("ok\n"));
         _app.MapGet("/readyz", async (CancellationToken cancellationToken) =>
             await ProblemAsync(cancellationToken).ConfigureAwait(false) is { } problem

@@ -90,6 +90,21 @@ public sealed class GatewayApiTests : IAsyncLifetime, IDisposable
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
     }
 
+    [Fact]
+    public async Task The_openapi_document_describes_the_api()
+    {
+        var response = await _admin.GetAsync(new Uri("/openapi.json", UriKind.Relative));
+        var document = await JsonAsync(response);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.StartsWith("3.", document.GetProperty("openapi").GetString(), StringComparison.Ordinal);
+        var paths = document.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToList();
+        Assert.Contains("/v1/sandboxes", paths);
+        Assert.Contains("/v1/sandboxes/{id}", paths);
+        Assert.Contains("/v1/events/stream", paths);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await _anonymous.GetAsync(new Uri("/openapi.json", UriKind.Relative))).StatusCode);
+    }
+
     [Theory]
     [InlineData("{}", "policy", "give the policy's text")]
     [InlineData("{\"policy\":\"version: 1\\negress:\\n  - alow: x\\n\"}", "policy", "policy:3:5")]
