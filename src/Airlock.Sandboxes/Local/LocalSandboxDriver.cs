@@ -5,6 +5,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Airlock.Policy.Loading;
+using Airlock.Proxy.Control;
 using Airlock.Proxy.Events;
 using Airlock.Sandboxes.Agent;
 
@@ -18,6 +19,13 @@ public sealed record LocalDriverOptions
 
     /// <summary>How to start the airlock binary (its last element is the binary; <c>dotnet</c> and the dll before it for a JIT build).</summary>
     public required ImmutableArray<string> AirlockCommand { get; init; }
+
+    /// <summary>
+    /// The control plane every sandbox's proxy dials (events, asks, policy updates), if any; the session is the
+    /// sandbox id. Events still go to <c>events/ID.ndjson</c> too, and wait in the sandbox's state directory while
+    /// the plane is away.
+    /// </summary>
+    public ControlEndpoint? Control { get; init; }
 
     /// <summary>
     /// The default state root: <c>$AIRLOCK_STATE_DIR</c>, else <c>$XDG_STATE_HOME/airlock</c>, else
@@ -93,6 +101,7 @@ public sealed class LocalSandboxDriver(LocalDriverOptions options) : ISandboxDri
             UpstreamRootsPem = spec.UpstreamRootsPem,
             EventsPath = Path.Combine(options.StateDirectory, "events", id + ".ndjson"),
             AirlockCommand = options.AirlockCommand,
+            Control = options.Control?.ToString(),
         };
 
         try

@@ -8,9 +8,11 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using Airlock.Policy.Loading;
+using Airlock.Proxy.Control;
 using Airlock.Proxy.Events;
 using Airlock.Sandboxes.Agent;
 using Airlock.Sandboxes.Limits;
+using Microsoft.Extensions.Logging;
 
 namespace Airlock.Sandboxes.Local;
 
@@ -33,6 +35,8 @@ public sealed partial class LocalSandboxSupervisor : IDisposable
     public const string ReadyLine = "ready";
 
     internal const string ControlSocketName = "control.sock";
+
+    internal const string ControlSpoolName = "control-spool.ndjson";
 
     private static readonly TimeSpan AgentStartTimeout = TimeSpan.FromSeconds(30);
 
@@ -117,12 +121,20 @@ public sealed partial class LocalSandboxSupervisor : IDisposable
             roots.ImportFromPem(pem);
         }
 
+        ControlEndpoint? control = null;
+        if (spec.Control is { } controlText && !ControlEndpoint.TryParse(controlText, out control, out var controlError))
+        {
+            await errors.WriteLineAsync(controlError).ConfigureAwait(false);
+            return 2;
+        }
+
         var created = DateTimeOffset.UtcNow;
         TimeSpan? ttl = spec.TimeToLiveSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null;
         Directory.CreateDirectory(Path.GetDirectoryName(spec.EventsPath)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var events = NdjsonEventSink.Open(spec.EventsPath);
         await using (events.ConfigureAwait(false))
         {
+            using var proxyLog = new LoggerFactory([new SupervisorLogProvider(_log)]);
             var session = await LocalSession.StartAsync(
                 new LocalSessionOptions
                 {
@@ -135,6 +147,11 @@ public sealed partial class LocalSandboxSupervisor : IDisposable
                     Resolve = spec.Resolve.ToDictionary(p => p.Key, p => p.Value.Select(IPAddress.Parse).ToArray()),
                     ResolvePorts = spec.ResolvePorts,
                     UpstreamRoots = roots,
+                    Control = control,
+
+                    // Beside the record, not in public/: the sandbox never sees what it sent.
+                    ControlSpoolPath = Path.Combine(stateDirectory, ControlSpoolName),
+                    LoggerFactory = proxyLog,
                 },
                 CancellationToken.None).ConfigureAwait(false);
             await using (session.ConfigureAwait(false))

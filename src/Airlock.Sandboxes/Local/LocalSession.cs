@@ -3,8 +3,11 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Airlock.Policy.Model;
 using Airlock.Proxy.Certificates;
+using Airlock.Proxy.Control;
 using Airlock.Proxy.Events;
 using Airlock.Proxy.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Airlock.Sandboxes.Local;
 
@@ -30,6 +33,15 @@ internal sealed record LocalSessionOptions
     public IReadOnlyDictionary<string, int> ResolvePorts { get; init; } = new Dictionary<string, int>();
 
     public X509Certificate2Collection UpstreamRoots { get; init; } = [];
+
+    /// <summary>The control plane the proxy dials, if any (events also still go to <see cref="Events"/>).</summary>
+    public ControlEndpoint? Control { get; init; }
+
+    /// <summary>Where events wait while the control plane is away: a file in a 0700 directory of the session's.</summary>
+    public string? ControlSpoolPath { get; init; }
+
+    /// <summary>Where the proxy's own diagnostics go (the control channel's connection problems).</summary>
+    public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
 }
 
 /// <summary>
@@ -94,6 +106,9 @@ internal sealed class LocalSession : IAsyncDisposable
                 ResolvePorts = options.ResolvePorts,
                 UpstreamRoots = options.UpstreamRoots,
                 Secrets = options.Secrets,
+                Control = options.Control,
+                ControlSpoolPath = options.ControlSpoolPath,
+                LoggerFactory = options.LoggerFactory,
             };
 
             // Off the caller's thread: much of the start is synchronous (building the host), and the caller has a

@@ -119,6 +119,10 @@ internal sealed record SupervisorSpec
 
     [JsonPropertyName("airlock")]
     public required IReadOnlyList<string> AirlockCommand { get; init; }
+
+    /// <summary>The control plane the proxy dials, in its <c>--control</c> form; null for none.</summary>
+    [JsonPropertyName("control")]
+    public string? Control { get; init; }
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
