@@ -110,4 +110,10 @@ public sealed record SandboxListView(IReadOnlyList<SandboxView> Items, string? N
 [JsonSerializable(typeof(CreateSandboxRequest))]
 [JsonSerializable(typeof(SandboxView))]
 [JsonSerializable(typeof(SandboxListView))]
+
+// Parameter types, for the OpenAPI document's schemas under NativeAOT.
+[JsonSerializable(typeof(bool?))]
+[JsonSerializable(typeof(int?))]
+[JsonSerializable(typeof(long?))]
+[JsonSerializable(typeof(string))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

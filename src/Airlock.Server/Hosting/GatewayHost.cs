@@ -162,7 +162,10 @@ public sealed partial class GatewayHost : IAsyncDisposable
     {
         if (config.Driver == GatewayDriver.Local)
         {
-            return new LocalSandboxDriver(options.LocalDriver);
+            // The sandboxes' proxies run on this machine: they dial the listener over loopback when it listens on any address.
+            var bound = (IPEndPoint)control.LocalEndPoint;
+            var dial = bound.Address.Equals(IPAddress.Any) || bound.Address.Equals(IPAddress.IPv6Any) ? IPAddress.Loopback : bound.Address;
+            return new LocalSandboxDriver(options.LocalDriver with { Control = ControlEndpoint.Tcp(dial.ToString(), bound.Port) });
         }
 
         var k = config.Kubernetes;

@@ -43,9 +43,13 @@ public sealed partial class ServeCommandTests
     [Fact]
     public async Task It_serves_health_and_readiness_and_stops_on_sigterm()
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        // The NativeAOT binary when the test script built one (what ships), else the JIT build.
+        var aot = Environment.GetEnvironmentVariable("AIRLOCK_AOT_BINARY");
+        var start = new ProcessStartInfo(aot ?? "dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
         var state = Directory.CreateTempSubdirectory("airlock-serve-").FullName;
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "airlock.dll"), "serve", "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0", "--store", $"sqlite:{state}/airlock.db" })
+        var store = $"sqlite:{state}/airlock.db";
+        var token = (await CliRun.Of("token", "create", "--scope", "admin", "--store", store)).Stdout.Trim();
+        foreach (var arg in (aot is null ? [Path.Combine(AppContext.BaseDirectory, "airlock.dll")] : Array.Empty<string>()).Concat(["serve", "--listen", "127.0.0.1:0", "--control-listen", "127.0.0.1:0", "--store", store]))
         {
             start.ArgumentList.Add(arg);
         }
@@ -64,6 +68,11 @@ public sealed partial class ServeCommandTests
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/healthz", UriKind.Relative))).StatusCode);
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
             Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync(new Uri("/v1/sandboxes", UriKind.Relative))).StatusCode);
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            var openApi = await http.GetAsync(new Uri("/openapi.json", UriKind.Relative));
+            Assert.Equal(HttpStatusCode.OK, openApi.StatusCode);
+            Assert.Contains("/v1/sandboxes", await openApi.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Equal("{\"items\":[]}", await http.GetStringAsync(new Uri("/v1/sandboxes", UriKind.Relative)));
 
             Process.Start("kill", ["-TERM", serve.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
             await serve.WaitForExitAsync(timeout.Token);

@@ -161,6 +161,33 @@ public sealed class GatewayApiTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task A_local_sandboxs_denied_request_reaches_the_event_history_through_the_control_plane()
+    {
+        var created = await _session.PostAsync(new Uri("/v1/sandboxes", UriKind.Relative), Body($"{{\"policy\":{JsonSerializer.Serialize(DenyAll)}}}"));
+        var id = (await JsonAsync(created)).GetProperty("id").GetString()!;
+        using var stdout = new MemoryStream();
+
+        var exit = await _host.Driver.ExecAsync(
+            id,
+            new Airlock.Sandboxes.ExecRequest { Command = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://blocked.example/"] },
+            new Airlock.Sandboxes.ExecStreams(null, stdout, Stream.Null),
+            CancellationToken.None);
+
+        Assert.Equal((0, "403"), (exit, Encoding.UTF8.GetString(stdout.ToArray())));
+        JsonElement[] events = [];
+        for (var i = 0; i < 200 && events.Length == 0; i++)
+        {
+            await Task.Delay(50);
+            events = [.. (await JsonAsync(await _session.GetAsync(new Uri($"/v1/events?session={id}&decision=deny", UriKind.Relative)))).GetProperty("items").EnumerateArray()];
+        }
+
+        var denied = Assert.Single(events, e => e.GetProperty("host").GetString() == "blocked.example");
+        Assert.Equal((id, "default_deny"), (denied.GetProperty("session").GetString(), denied.GetProperty("reason").GetString()));
+        var sandbox = await JsonAsync(await _session.GetAsync(new Uri($"/v1/sandboxes/{id}", UriKind.Relative)));
+        Assert.True(sandbox.TryGetProperty("lastActivityAt", out _), "the event marks the sandbox active");
+    }
+
+    [Fact]
     public async Task Paging_walks_every_sandbox_once()
     {
         var ids = new List<string>();
