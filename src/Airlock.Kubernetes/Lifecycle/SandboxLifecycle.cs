@@ -61,11 +61,24 @@ public sealed class SandboxLifecycle(KubernetesRest rest, TimeProvider? timeProv
         }
 
         var created = new List<(ClusterObject Object, JsonObject Stored)>();
+
+        // A create that was cancelled or timed out may still have happened on the server: roll back every attempt.
+        var attempted = new List<ClusterObject>();
         try
         {
             foreach (var obj in objects)
             {
-                created.Add((obj, await rest.CreateAsync(obj, cancellationToken).ConfigureAwait(false)));
+                attempted.Add(obj);
+                try
+                {
+                    created.Add((obj, await rest.CreateAsync(obj, cancellationToken).ConfigureAwait(false)));
+                }
+                catch (KubernetesApiException)
+                {
+                    // The server answered no: nothing was created (and a 409 names someone else's object: never delete it).
+                    attempted.Remove(obj);
+                    throw;
+                }
             }
 
             var owner = created.Single(c => c.Object == workload).Stored;
@@ -87,7 +100,7 @@ public sealed class SandboxLifecycle(KubernetesRest rest, TimeProvider? timeProv
         }
         catch (Exception e) when (e is KubernetesApiException or SandboxCreateException or OperationCanceledException or HttpRequestException)
         {
-            await RollBackAsync(created.Select(c => c.Object)).ConfigureAwait(false);
+            await RollBackAsync(attempted).ConfigureAwait(false);
             throw;
         }
     }

@@ -30,9 +30,6 @@ public sealed record CreateSandboxRequest
 
     /// <summary>Labels to find it by.</summary>
     public Dictionary<string, string>? Labels { get; init; }
-
-    /// <summary>The host directory mounted as the workdir (local driver); a fresh one when null.</summary>
-    public string? Workdir { get; init; }
 }
 
 /// <summary>A sandbox as the API shows it.</summary>
@@ -110,6 +107,10 @@ public sealed record SandboxListView(IReadOnlyList<SandboxView> Items, string? N
 [JsonSerializable(typeof(CreateSandboxRequest))]
 [JsonSerializable(typeof(SandboxView))]
 [JsonSerializable(typeof(SandboxListView))]
+
+// Errors (Problem Details), written by the API and its auth middleware.
+[JsonSerializable(typeof(Microsoft.AspNetCore.Mvc.ProblemDetails))]
+[JsonSerializable(typeof(Microsoft.AspNetCore.Http.HttpValidationProblemDetails))]
 
 // Parameter types, for the OpenAPI document's schemas under NativeAOT.
 [JsonSerializable(typeof(bool?))]

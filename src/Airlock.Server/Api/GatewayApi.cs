@@ -26,11 +26,13 @@ public sealed partial class GatewayApi(IServerStore store, ISandboxDriver driver
 {
     private const string TokenItem = "airlock.token";
     private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(15);
+    private CancellationToken _stopping;
 
     /// <summary>Adds the auth middleware and the endpoints.</summary>
     public void Map(WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        _stopping = app.Lifetime.ApplicationStopping;
         app.Use(AuthenticateAsync);
         var v1 = app.MapGroup("/v1");
         v1.MapPost("/sandboxes", CreateSandboxAsync);
@@ -407,6 +409,12 @@ public sealed partial class GatewayApi(IServerStore store, ISandboxDriver driver
         var body = new StringBuilder("{\"items\":[");
         body.AppendJoin(',', events.Select(e => e.Json.TrimEnd('\n')));
         body.Append(']');
+        if (events.Count > 0)
+        {
+            // The seq of the last item: where a stream (after=) or the next query continues without a gap.
+            body.Append(CultureInfo.InvariantCulture, $",\"last\":\"{events[^1].Seq}\"");
+        }
+
         if (events.Count == query!.Limit)
         {
             body.Append(CultureInfo.InvariantCulture, $",\"next\":\"{events[^1].Seq}\"");
@@ -431,15 +439,22 @@ public sealed partial class GatewayApi(IServerStore store, ISandboxDriver driver
         }
 
         var live = feed.Subscribe(out var subscription);
+        using var ending = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, _stopping);
         using (subscription)
         {
-            var cancel = requestAborted;
+            // A gateway that is stopping ends its streams; clients resume from their last id on the next one.
+            var cancel = ending.Token;
             context.Response.ContentType = "text/event-stream";
             context.Response.Headers.CacheControl = "no-cache";
             context.Response.Headers["X-Accel-Buffering"] = "no";
             await context.Response.StartAsync(cancel).ConfigureAwait(false);
 
             var sent = query!.AfterSeq ?? await store.GetLatestEventSeqAsync(cancel).ConfigureAwait(false);
+            if (query.AfterSeq is null)
+            {
+                // Where "now" is, before any event: a client that reconnects before its first event resumes from here.
+                await context.Response.WriteAsync(string.Create(CultureInfo.InvariantCulture, $"id: {sent}\n\n"), cancel).ConfigureAwait(false);
+            }
             while (true)
             {
                 var page = await store.QueryEventsAsync(query with { AfterSeq = sent, Limit = EventQuery.MaxLimit }, cancel).ConfigureAwait(false);
