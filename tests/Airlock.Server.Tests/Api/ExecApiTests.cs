@@ -187,6 +187,27 @@ public sealed class ExecApiTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task A_client_that_leaves_a_streamed_exec_kills_the_command()
+    {
+        var id = await SandboxAsync(_session);
+
+        // Not drained on dispose (HttpClient would read the rest to reuse the connection): the connection closes.
+        using var leaving = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = _host.ApiAddress };
+        leaving.DefaultRequestHeaders.Authorization = _session.DefaultRequestHeaders.Authorization;
+        using (var response = await leaving.SendAsync(
+            new HttpRequestMessage(HttpMethod.Post, $"/v1/sandboxes/{id}/exec") { Content = Script("echo started; sleep 2; touch late") },
+            HttpCompletionOption.ResponseHeadersRead))
+        {
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            Assert.Equal("started\n", Text(JsonDocument.Parse((await reader.ReadLineAsync())!).RootElement));
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var late = await BufferedAsync(id, "test -e late && echo ran-on || echo killed");
+        Assert.Equal("killed\n", late.GetProperty("stdout").GetString());
+    }
+
+    [Fact]
     public async Task Stdin_env_and_workdir_reach_the_command()
     {
         var id = await SandboxAsync(_session);
