@@ -103,6 +103,8 @@ public sealed partial class GatewayHost : IAsyncDisposable
             builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         }
 
+        // Problem Details' own source-generated JSON: without it, under NativeAOT every problem (401, 400, 404) is an empty 500.
+        builder.Services.AddProblemDetails();
         builder.Services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
