@@ -42,6 +42,7 @@ public sealed partial class GatewayApi(IServerStore store, ISandboxDriver driver
         v1.MapGet("/events", (Func<HttpContext, Task<IResult>>)QueryEventsAsync);
         v1.MapGet("/events/stream", StreamEventsAsync).Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
         MapExec(v1);
+        MapPolicies(v1);
     }
 
     private async Task AuthenticateAsync(HttpContext context, RequestDelegate next)

@@ -109,6 +109,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         {
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
             json.SerializerOptions.TypeInfoResolverChain.Insert(1, ExecJsonContext.Default);
+            json.SerializerOptions.TypeInfoResolverChain.Insert(2, PolicyJsonContext.Default);
         });
         builder.Services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
         {
