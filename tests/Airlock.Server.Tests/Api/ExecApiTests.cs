@@ -1,72 +1,15 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Airlock.Sandboxes.Local;
-using Airlock.Server.Auth;
-using Airlock.Server.Configuration;
-using Airlock.Server.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace Airlock.Server.Tests.Api;
 
 /// <summary>Exec and files through a real gateway (in process, loopback) and real local sandboxes.</summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-public sealed class ExecApiTests : IAsyncLifetime, IDisposable
+public sealed class ExecApiTests : GatewayTestBase
 {
-    private const string DenyAll = "version: 1\nname: deny-all\ndefault: deny\negress: []\n";
-    private DirectoryInfo _dir = null!;
-    private GatewayHost _host = null!;
-    private HttpClient _admin = null!;
-    private HttpClient _session = null!;
-
-    public async Task InitializeAsync()
-    {
-        // Short: the sandboxes' unix sockets live under it.
-        _dir = Directory.CreateDirectory(Path.Combine("/var/tmp", "al-exec-" + Guid.NewGuid().ToString("N")[..8]));
-        _host = await GatewayHost.StartAsync(
-            new ServerConfig { Listen = "127.0.0.1:0", ControlListen = "127.0.0.1:0", Store = $"sqlite:{_dir.FullName}/airlock.db" },
-            new GatewayHostOptions
-            {
-                LocalDriver = new LocalDriverOptions { StateDirectory = Path.Combine(_dir.FullName, "s"), AirlockCommand = ["dotnet", Path.Combine(AppContext.BaseDirectory, "airlock.dll")] },
-                Logging = logging => logging.SetMinimumLevel(LogLevel.None),
-            },
-            CancellationToken.None);
-        _admin = await ClientAsync(TokenScope.Admin);
-        _session = await ClientAsync(TokenScope.Sessions);
-    }
-
-    public async Task DisposeAsync()
-    {
-        foreach (var sandbox in await _host.Driver.ListAsync(CancellationToken.None))
-        {
-            await _host.Driver.DeleteAsync(sandbox.Id, CancellationToken.None);
-        }
-
-        await _host.DisposeAsync();
-        _dir.Delete(recursive: true);
-    }
-
-    public void Dispose()
-    {
-        _admin.Dispose();
-        _session.Dispose();
-    }
-
-    private async Task<HttpClient> ClientAsync(TokenScope scope)
-    {
-        var token = await _host.Store.CreateTokenAsync(scope, null, "test", CancellationToken.None);
-        var client = new HttpClient { BaseAddress = _host.ApiAddress, Timeout = TimeSpan.FromSeconds(60) };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Token);
-        return client;
-    }
-
-    private static async Task<JsonElement> JsonAsync(HttpResponseMessage response) =>
-        JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
-
-    private static StringContent Body(string json) => new(json, Encoding.UTF8, "application/json");
 
     private static StringContent Script(string script, string extra = "") =>
         Body($"{{\"command\":[\"sh\",\"-c\",{JsonSerializer.Serialize(script)}]{extra}}}");
@@ -82,7 +25,7 @@ public sealed class ExecApiTests : IAsyncLifetime, IDisposable
 
     private async Task<JsonElement> BufferedAsync(string id, string script, string extra = "")
     {
-        var response = await _session.PostAsync(Relative($"/v1/sandboxes/{id}/exec?buffered=true"), Script(script, extra));
+        var response = await Session.PostAsync(Relative($"/v1/sandboxes/{id}/exec?buffered=true"), Script(script, extra));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return await JsonAsync(response);
     }
@@ -92,7 +35,7 @@ public sealed class ExecApiTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task The_openapi_document_lists_exec_and_files()
     {
-        var document = await JsonAsync(await _admin.GetAsync(Relative("/openapi.json")));
+        var document = await JsonAsync(await Admin.GetAsync(Relative("/openapi.json")));
 
         var paths = document.GetProperty("paths");
         Assert.True(paths.GetProperty("/v1/sandboxes/{id}/exec").TryGetProperty("post", out _));
@@ -103,9 +46,9 @@ public sealed class ExecApiTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task A_streamed_exec_sends_each_chunk_as_it_comes_in_order_then_the_exit_code()
     {
-        var id = await SandboxAsync(_session);
+        var id = await SandboxAsync(Session);
         var clock = Stopwatch.StartNew();
-        using var response = await _session.SendAsync(
+        using var response = await Session.SendAsync(
             new HttpRequestMessage(HttpMethod.Post, $"/v1/sandboxes/{id}/exec") { Content = Script("echo a; sleep 2; echo b >&2; sleep 0.3; echo c; exit 3") },
             HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -133,10 +76,10 @@ public sealed class ExecApiTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task An_exec_with_accept_event_stream_sends_server_sent_events()
     {
-        var id = await SandboxAsync(_session);
+        var id = await SandboxAsync(Session);
         using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/sandboxes/{id}/exec") { Content = Script("printf out; sleep 0.2; printf err >&2; exit 7") };
         request.Headers.Accept.ParseAdd("text/event-stream");
-        using var response = await _session.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var response = await Session.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         var text = await response.Content.ReadAsStringAsync();
 
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
@@ -152,7 +95,7 @@ public sealed class ExecApiTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task A_buffered_exec_caps_each_stream_and_says_it_truncated()
     {
-        var id = await SandboxAsync(_session);
+        var id = await SandboxAsync(Session);
 
         var big = await BufferedAsync(id, "head -c 1500000 /dev/zero | tr '\\0' a; echo oops >&2; exit 2");
         var small = await BufferedAsync(id, "echo hi");
@@ -166,10 +109,10 @@ public sealed class ExecApiTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task A_timeout_kills_the_command_and_is_reported()
     {
-        var id = await SandboxAsync(_session);
+        var id = await SandboxAsync(Session);
         var clock = Stopwatch.StartNew();
 
-        var streamed = await _session.PostAsync(Relative($"/v1/sandboxes/{id}/exec"), Script("echo started; sleep 3; touch late", ",\"timeout\":\"1s\""));
+        var streamed = await Session.PostAsync(Relative($"/v1/sandboxes/{id}/exec"), Script("echo started; sleep 3; touch late", ",\"timeout\":\"1s\""));
         var lines = (await streamed.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
         var elapsed = clock.Elapsed;
         var buffered = await BufferedAsync(id, "sleep 3", ",\"timeout\":\"500ms\"");
@@ -189,11 +132,11 @@ public sealed class ExecApiTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task A_client_that_leaves_a_streamed_exec_kills_the_command()
     {
-        var id = await SandboxAsync(_session);
+        var id = await SandboxAsync(Session);
 
         // Not drained on dispose (HttpClient would read the rest to reuse the connection): the connection closes.
-        using var leaving = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = _host.ApiAddress };
-        leaving.DefaultRequestHeaders.Authorization = _session.DefaultRequestHeaders.Authorization;
+        using var leaving = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = Host.ApiAddress };
+        leaving.DefaultRequestHeaders.Authorization = Session.DefaultRequestHeaders.Authorization;
         using (var response = await leaving.SendAsync(
             new HttpRequestMessage(HttpMethod.Post, $"/v1/sandboxes/{id}/exec") { Content = Script("echo started; sleep 2; touch late") },
             HttpCompletionOption.ResponseHeadersRead))
@@ -210,7 +153,7 @@ public sealed class ExecApiTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task Stdin_env_and_workdir_reach_the_command()
     {
-        var id = await SandboxAsync(_session);
+        var id = await SandboxAsync(Session);
         await BufferedAsync(id, "mkdir sub");
 
         var result = await BufferedAsync(id, "cat; echo \"$GREETING\"; pwd", ",\"env\":{\"GREETING\":\"hello there\"},\"workdir\":\"sub\",\"stdin\":\"from stdin\\n\"");
@@ -230,9 +173,9 @@ public sealed class ExecApiTests : IAsyncLifetime, IDisposable
     [InlineData("{\"command\":[\"true\"],\"env\":{\"A=B\":\"c\"}}", "env")]
     public async Task A_bad_exec_request_is_a_validation_problem_naming_the_field(string json, string field)
     {
-        var id = await SandboxAsync(_session);
+        var id = await SandboxAsync(Session);
 
-        var response = await _session.PostAsync(Relative($"/v1/sandboxes/{id}/exec"), Body(json));
+        var response = await Session.PostAsync(Relative($"/v1/sandboxes/{id}/exec"), Body(json));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
@@ -240,35 +183,35 @@ public sealed class ExecApiTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task Another_tokens_sandbox_is_not_found_and_admin_sees_every_one()
+    public async Task Another_tokens_sandbox_is_not_found_andAdmin_sees_every_one()
     {
-        var admins = await SandboxAsync(_admin);
-        var sessions = await SandboxAsync(_session);
+        var admins = await SandboxAsync(Admin);
+        var sessions = await SandboxAsync(Session);
 
-        var exec = await _session.PostAsync(Relative($"/v1/sandboxes/{admins}/exec"), Script("touch pwned"));
-        var download = await _session.GetAsync(Relative($"/v1/sandboxes/{admins}/files?path=x"));
-        var upload = await _session.PutAsync(Relative($"/v1/sandboxes/{admins}/files?path=uploaded"), new ByteArrayContent([1]));
-        var unknown = await _session.PostAsync(Relative("/v1/sandboxes/sb-0000000000/exec"), Script("echo no"));
-        var adminExec = await _admin.PostAsync(Relative($"/v1/sandboxes/{sessions}/exec?buffered=true"), Script("echo yes"));
+        var exec = await Session.PostAsync(Relative($"/v1/sandboxes/{admins}/exec"), Script("touch pwned"));
+        var download = await Session.GetAsync(Relative($"/v1/sandboxes/{admins}/files?path=x"));
+        var upload = await Session.PutAsync(Relative($"/v1/sandboxes/{admins}/files?path=uploaded"), new ByteArrayContent([1]));
+        var unknown = await Session.PostAsync(Relative("/v1/sandboxes/sb-0000000000/exec"), Script("echo no"));
+        var adminExec = await Admin.PostAsync(Relative($"/v1/sandboxes/{sessions}/exec?buffered=true"), Script("echo yes"));
 
         Assert.Equal(
             [HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.NotFound, HttpStatusCode.NotFound],
             new[] { exec, download, upload, unknown }.Select(r => r.StatusCode));
         Assert.Equal("application/problem+json", exec.Content.Headers.ContentType?.MediaType);
         Assert.Equal("yes\n", (await JsonAsync(adminExec)).GetProperty("stdout").GetString());
-        var left = await _admin.PostAsync(Relative($"/v1/sandboxes/{admins}/exec?buffered=true"), Script("ls -A"));
+        var left = await Admin.PostAsync(Relative($"/v1/sandboxes/{admins}/exec?buffered=true"), Script("ls -A"));
         Assert.Equal(string.Empty, (await JsonAsync(left)).GetProperty("stdout").GetString());
     }
 
     [Fact]
     public async Task A_deleted_sandbox_is_a_conflict()
     {
-        var id = await SandboxAsync(_session);
-        Assert.Equal(HttpStatusCode.NoContent, (await _session.DeleteAsync(Relative($"/v1/sandboxes/{id}"))).StatusCode);
+        var id = await SandboxAsync(Session);
+        Assert.Equal(HttpStatusCode.NoContent, (await Session.DeleteAsync(Relative($"/v1/sandboxes/{id}"))).StatusCode);
 
-        var exec = await _session.PostAsync(Relative($"/v1/sandboxes/{id}/exec"), Script("echo no"));
-        var download = await _session.GetAsync(Relative($"/v1/sandboxes/{id}/files?path=x"));
-        var upload = await _session.PutAsync(Relative($"/v1/sandboxes/{id}/files?path=x"), new ByteArrayContent([1]));
+        var exec = await Session.PostAsync(Relative($"/v1/sandboxes/{id}/exec"), Script("echo no"));
+        var download = await Session.GetAsync(Relative($"/v1/sandboxes/{id}/files?path=x"));
+        var upload = await Session.PutAsync(Relative($"/v1/sandboxes/{id}/files?path=x"), new ByteArrayContent([1]));
 
         Assert.Equal([HttpStatusCode.Conflict, HttpStatusCode.Conflict, HttpStatusCode.Conflict], new[] { exec, download, upload }.Select(r => r.StatusCode));
         Assert.Contains("deleted", (await JsonAsync(exec)).GetProperty("detail").GetString(), StringComparison.Ordinal);
@@ -277,13 +220,13 @@ public sealed class ExecApiTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task An_uploaded_file_downloads_byte_for_byte_and_is_listed()
     {
-        var id = await SandboxAsync(_session);
+        var id = await SandboxAsync(Session);
         var content = RandomNumberGenerator.GetBytes(3 * 1024 * 1024 + 17);
         await BufferedAsync(id, "mkdir dir && ln -s dir link && printf x > \"$(printf 'odd\\tname\\nhere')\"");
 
-        var put = await _session.PutAsync(Relative($"/v1/sandboxes/{id}/files?path=blob.bin&mode=0600"), new ByteArrayContent(content));
-        var get = await _session.GetAsync(Relative($"/v1/sandboxes/{id}/files?path=blob.bin"));
-        var list = await _session.GetAsync(Relative($"/v1/sandboxes/{id}/files?path=.&list=true"));
+        var put = await Session.PutAsync(Relative($"/v1/sandboxes/{id}/files?path=blob.bin&mode=0600"), new ByteArrayContent(content));
+        var get = await Session.GetAsync(Relative($"/v1/sandboxes/{id}/files?path=blob.bin"));
+        var list = await Session.GetAsync(Relative($"/v1/sandboxes/{id}/files?path=.&list=true"));
 
         Assert.Equal(HttpStatusCode.NoContent, put.StatusCode);
         Assert.Equal(HttpStatusCode.OK, get.StatusCode);
@@ -302,10 +245,10 @@ public sealed class ExecApiTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task An_upload_may_be_larger_than_the_servers_default_body_limit()
     {
-        var id = await SandboxAsync(_session);
+        var id = await SandboxAsync(Session);
         var content = RandomNumberGenerator.GetBytes(17 * 1024 * 1024);
 
-        var put = await _session.PutAsync(Relative($"/v1/sandboxes/{id}/files?path=big.bin"), new ByteArrayContent(content));
+        var put = await Session.PutAsync(Relative($"/v1/sandboxes/{id}/files?path=big.bin"), new ByteArrayContent(content));
         var size = await BufferedAsync(id, "wc -c < big.bin");
 
         Assert.Equal(HttpStatusCode.NoContent, put.StatusCode);
@@ -313,10 +256,10 @@ public sealed class ExecApiTests : IAsyncLifetime, IDisposable
 
         // Refused from its Content-Length, before any of the body is read (so a raw request that sends none).
         using var tcp = new System.Net.Sockets.TcpClient();
-        await tcp.ConnectAsync(_host.ApiAddress.Host, _host.ApiAddress.Port);
+        await tcp.ConnectAsync(Host.ApiAddress.Host, Host.ApiAddress.Port);
         var stream = tcp.GetStream();
         await stream.WriteAsync(Encoding.ASCII.GetBytes(
-            $"PUT /v1/sandboxes/{id}/files?path=huge.bin HTTP/1.1\r\nHost: x\r\nAuthorization: {_session.DefaultRequestHeaders.Authorization}\r\nContent-Length: {257L * 1024 * 1024}\r\n\r\n"));
+            $"PUT /v1/sandboxes/{id}/files?path=huge.bin HTTP/1.1\r\nHost: x\r\nAuthorization: {Session.DefaultRequestHeaders.Authorization}\r\nContent-Length: {257L * 1024 * 1024}\r\n\r\n"));
         using var reader = new StreamReader(stream);
         Assert.StartsWith("HTTP/1.1 413", await reader.ReadLineAsync(), StringComparison.Ordinal);
     }
@@ -331,15 +274,15 @@ public sealed class ExecApiTests : IAsyncLifetime, IDisposable
     [InlineData("LIST", "file.txt", HttpStatusCode.BadRequest, "not a directory")]
     public async Task A_refused_or_missing_path_is_a_problem_with_the_drivers_reason(string method, string path, HttpStatusCode status, string reason)
     {
-        var id = await SandboxAsync(_session);
+        var id = await SandboxAsync(Session);
         await BufferedAsync(id, "echo x > file.txt");
         var url = $"/v1/sandboxes/{id}/files?path={Uri.EscapeDataString(path)}";
 
         var response = method switch
         {
-            "PUT" => await _session.PutAsync(Relative(url), new ByteArrayContent([1, 2, 3])),
-            "LIST" => await _session.GetAsync(Relative(url + "&list=true")),
-            _ => await _session.GetAsync(Relative(url)),
+            "PUT" => await Session.PutAsync(Relative(url), new ByteArrayContent([1, 2, 3])),
+            "LIST" => await Session.GetAsync(Relative(url + "&list=true")),
+            _ => await Session.GetAsync(Relative(url)),
         };
 
         Assert.Equal(status, response.StatusCode);
@@ -353,9 +296,9 @@ public sealed class ExecApiTests : IAsyncLifetime, IDisposable
     [InlineData("path=x&mode=rw", "mode")]
     public async Task A_bad_upload_request_is_a_validation_problem(string query, string field)
     {
-        var id = await SandboxAsync(_session);
+        var id = await SandboxAsync(Session);
 
-        var response = await _session.PutAsync(Relative($"/v1/sandboxes/{id}/files?{query}"), new ByteArrayContent([1]));
+        var response = await Session.PutAsync(Relative($"/v1/sandboxes/{id}/files?{query}"), new ByteArrayContent([1]));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.True((await JsonAsync(response)).GetProperty("errors").TryGetProperty(field, out _), $"no error for '{field}'");

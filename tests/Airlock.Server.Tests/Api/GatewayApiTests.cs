@@ -5,82 +5,23 @@ using System.Text;
 using System.Text.Json;
 using Airlock.Proxy.Control;
 using Airlock.Proxy.Events;
-using Airlock.Sandboxes.Local;
-using Airlock.Server.Auth;
-using Airlock.Server.Configuration;
-using Airlock.Server.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Airlock.Server.Tests.Api;
 
 /// <summary>The REST API of a real gateway (in process, loopback), a real SQLite store and real local sandboxes.</summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-public sealed class GatewayApiTests : IAsyncLifetime, IDisposable
+public sealed class GatewayApiTests : GatewayTestBase
 {
-    private const string DenyAll = "version: 1\nname: deny-all\ndefault: deny\negress: []\n";
-    private DirectoryInfo _dir = null!;
-    private GatewayHost _host = null!;
-    private HttpClient _admin = null!;
-    private HttpClient _session = null!;
-    private HttpClient _anonymous = null!;
-
-    public async Task InitializeAsync()
-    {
-        // Short: the sandboxes' unix sockets live under it.
-        _dir = Directory.CreateDirectory(Path.Combine("/var/tmp", "al-api-" + Guid.NewGuid().ToString("N")[..8]));
-        _host = await GatewayHost.StartAsync(
-            new ServerConfig { Listen = "127.0.0.1:0", ControlListen = "127.0.0.1:0", Store = $"sqlite:{_dir.FullName}/airlock.db" },
-            new GatewayHostOptions
-            {
-                LocalDriver = new LocalDriverOptions { StateDirectory = Path.Combine(_dir.FullName, "s"), AirlockCommand = ["dotnet", Path.Combine(AppContext.BaseDirectory, "airlock.dll")] },
-                Logging = logging => logging.SetMinimumLevel(LogLevel.None),
-            },
-            CancellationToken.None);
-        _admin = await ClientAsync(TokenScope.Admin);
-        _session = await ClientAsync(TokenScope.Sessions);
-        _anonymous = new HttpClient { BaseAddress = _host.ApiAddress, Timeout = TimeSpan.FromSeconds(60) };
-    }
-
-    public async Task DisposeAsync()
-    {
-        foreach (var sandbox in await _host.Driver.ListAsync(CancellationToken.None))
-        {
-            await _host.Driver.DeleteAsync(sandbox.Id, CancellationToken.None);
-        }
-
-        await _host.DisposeAsync();
-        _dir.Delete(recursive: true);
-    }
-
-    public void Dispose()
-    {
-        _admin.Dispose();
-        _session.Dispose();
-        _anonymous.Dispose();
-    }
-
-    private async Task<HttpClient> ClientAsync(TokenScope scope)
-    {
-        var token = await _host.Store.CreateTokenAsync(scope, null, "test", CancellationToken.None);
-        var client = new HttpClient { BaseAddress = _host.ApiAddress, Timeout = TimeSpan.FromSeconds(60) };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Token);
-        return client;
-    }
-
-    private static async Task<JsonElement> JsonAsync(HttpResponseMessage response) =>
-        JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
-
-    private static StringContent Body(string json) => new(json, Encoding.UTF8, "application/json");
 
     [Fact]
     public async Task Every_endpoint_but_the_probes_needs_a_valid_token()
     {
-        var none = await _anonymous.GetAsync(new Uri("/v1/sandboxes", UriKind.Relative));
+        var none = await Anonymous.GetAsync(new Uri("/v1/sandboxes", UriKind.Relative));
         using var forged = new HttpRequestMessage(HttpMethod.Get, "/v1/events");
         forged.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "alk_abc_forged");
-        var bad = await _anonymous.SendAsync(forged);
-        var health = await _anonymous.GetAsync(new Uri("/healthz", UriKind.Relative));
+        var bad = await Anonymous.SendAsync(forged);
+        var health = await Anonymous.GetAsync(new Uri("/healthz", UriKind.Relative));
 
         Assert.Equal(HttpStatusCode.Unauthorized, none.StatusCode);
         Assert.Equal("Bearer realm=\"airlock\"", none.Headers.WwwAuthenticate.ToString());
@@ -93,7 +34,7 @@ public sealed class GatewayApiTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task The_openapi_document_describes_the_api()
     {
-        var response = await _admin.GetAsync(new Uri("/openapi.json", UriKind.Relative));
+        var response = await Admin.GetAsync(new Uri("/openapi.json", UriKind.Relative));
         var document = await JsonAsync(response);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -102,7 +43,7 @@ public sealed class GatewayApiTests : IAsyncLifetime, IDisposable
         Assert.Contains("/v1/sandboxes", paths);
         Assert.Contains("/v1/sandboxes/{id}", paths);
         Assert.Contains("/v1/events/stream", paths);
-        Assert.Equal(HttpStatusCode.Unauthorized, (await _anonymous.GetAsync(new Uri("/openapi.json", UriKind.Relative))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Anonymous.GetAsync(new Uri("/openapi.json", UriKind.Relative))).StatusCode);
     }
 
     [Theory]
@@ -113,19 +54,19 @@ public sealed class GatewayApiTests : IAsyncLifetime, IDisposable
     [InlineData("{\"policy\":\"version: 1\\n\",\"idleTimeout\":\"0s\"}", "idleTimeout", "more than zero")]
     public async Task A_bad_create_request_is_a_validation_problem_naming_the_field(string json, string field, string message)
     {
-        var response = await _admin.PostAsync(new Uri("/v1/sandboxes", UriKind.Relative), Body(json));
+        var response = await Admin.PostAsync(new Uri("/v1/sandboxes", UriKind.Relative), Body(json));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var problem = await JsonAsync(response);
         var errors = problem.GetProperty("errors").GetProperty(field).EnumerateArray().Select(e => e.GetString()!).ToList();
         Assert.Contains(errors, e => e.Contains(message, StringComparison.Ordinal));
-        Assert.Empty(await _host.Driver.ListAsync(CancellationToken.None));
+        Assert.Empty(await Host.Driver.ListAsync(CancellationToken.None));
     }
 
     [Fact]
     public async Task A_malformed_body_is_a_4xx_not_a_crash()
     {
-        var response = await _admin.PostAsync(new Uri("/v1/sandboxes", UriKind.Relative), Body("{\"policy\": "));
+        var response = await Admin.PostAsync(new Uri("/v1/sandboxes", UriKind.Relative), Body("{\"policy\": "));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }
@@ -133,19 +74,19 @@ public sealed class GatewayApiTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task A_sandbox_is_created_ready_listed_seen_only_by_its_owner_and_deleted()
     {
-        var created = await _admin.PostAsync(new Uri("/v1/sandboxes", UriKind.Relative), Body($"{{\"policy\":{JsonSerializer.Serialize(DenyAll)},\"ttl\":\"1h\",\"labels\":{{\"team\":\"a\"}}}}"));
+        var created = await Admin.PostAsync(new Uri("/v1/sandboxes", UriKind.Relative), Body($"{{\"policy\":{JsonSerializer.Serialize(DenyAll)},\"ttl\":\"1h\",\"labels\":{{\"team\":\"a\"}}}}"));
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         var sandbox = await JsonAsync(created);
         var id = sandbox.GetProperty("id").GetString()!;
         Assert.Equal(("ready", "local"), (sandbox.GetProperty("state").GetString(), sandbox.GetProperty("driver").GetString()));
         Assert.Equal($"/v1/sandboxes/{id}", created.Headers.Location?.ToString());
-        Assert.Equal([id], (await _host.Driver.ListAsync(CancellationToken.None)).Select(s => s.Id));
+        Assert.Equal([id], (await Host.Driver.ListAsync(CancellationToken.None)).Select(s => s.Id));
 
-        var listed = await JsonAsync(await _admin.GetAsync(new Uri("/v1/sandboxes?state=ready&label=team=a", UriKind.Relative)));
-        var filteredOut = await JsonAsync(await _admin.GetAsync(new Uri("/v1/sandboxes?label=team=b", UriKind.Relative)));
-        var othersView = await _session.GetAsync(new Uri($"/v1/sandboxes/{id}", UriKind.Relative));
-        var othersList = await JsonAsync(await _session.GetAsync(new Uri("/v1/sandboxes", UriKind.Relative)));
-        var othersDelete = await _session.DeleteAsync(new Uri($"/v1/sandboxes/{id}", UriKind.Relative));
+        var listed = await JsonAsync(await Admin.GetAsync(new Uri("/v1/sandboxes?state=ready&label=team=a", UriKind.Relative)));
+        var filteredOut = await JsonAsync(await Admin.GetAsync(new Uri("/v1/sandboxes?label=team=b", UriKind.Relative)));
+        var othersView = await Session.GetAsync(new Uri($"/v1/sandboxes/{id}", UriKind.Relative));
+        var othersList = await JsonAsync(await Session.GetAsync(new Uri("/v1/sandboxes", UriKind.Relative)));
+        var othersDelete = await Session.DeleteAsync(new Uri($"/v1/sandboxes/{id}", UriKind.Relative));
 
         Assert.Equal([id], listed.GetProperty("items").EnumerateArray().Select(s => s.GetProperty("id").GetString()));
         Assert.Empty(filteredOut.GetProperty("items").EnumerateArray());
@@ -153,21 +94,21 @@ public sealed class GatewayApiTests : IAsyncLifetime, IDisposable
         Assert.Empty(othersList.GetProperty("items").EnumerateArray());
         Assert.Equal(HttpStatusCode.NotFound, othersDelete.StatusCode);
 
-        Assert.Equal(HttpStatusCode.NoContent, (await _admin.DeleteAsync(new Uri($"/v1/sandboxes/{id}", UriKind.Relative))).StatusCode);
-        var after = await JsonAsync(await _admin.GetAsync(new Uri($"/v1/sandboxes/{id}", UriKind.Relative)));
+        Assert.Equal(HttpStatusCode.NoContent, (await Admin.DeleteAsync(new Uri($"/v1/sandboxes/{id}", UriKind.Relative))).StatusCode);
+        var after = await JsonAsync(await Admin.GetAsync(new Uri($"/v1/sandboxes/{id}", UriKind.Relative)));
         Assert.Equal("deleted", after.GetProperty("state").GetString());
-        Assert.Empty(await _host.Driver.ListAsync(CancellationToken.None));
-        Assert.Equal(HttpStatusCode.NoContent, (await _admin.DeleteAsync(new Uri($"/v1/sandboxes/{id}", UriKind.Relative))).StatusCode);
+        Assert.Empty(await Host.Driver.ListAsync(CancellationToken.None));
+        Assert.Equal(HttpStatusCode.NoContent, (await Admin.DeleteAsync(new Uri($"/v1/sandboxes/{id}", UriKind.Relative))).StatusCode);
     }
 
     [Fact]
     public async Task A_local_sandboxs_denied_request_reaches_the_event_history_through_the_control_plane()
     {
-        var created = await _session.PostAsync(new Uri("/v1/sandboxes", UriKind.Relative), Body($"{{\"policy\":{JsonSerializer.Serialize(DenyAll)}}}"));
+        var created = await Session.PostAsync(new Uri("/v1/sandboxes", UriKind.Relative), Body($"{{\"policy\":{JsonSerializer.Serialize(DenyAll)}}}"));
         var id = (await JsonAsync(created)).GetProperty("id").GetString()!;
         using var stdout = new MemoryStream();
 
-        var exit = await _host.Driver.ExecAsync(
+        var exit = await Host.Driver.ExecAsync(
             id,
             new Airlock.Sandboxes.ExecRequest { Command = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://blocked.example/"] },
             new Airlock.Sandboxes.ExecStreams(null, stdout, Stream.Null),
@@ -178,12 +119,12 @@ public sealed class GatewayApiTests : IAsyncLifetime, IDisposable
         for (var i = 0; i < 200 && events.Length == 0; i++)
         {
             await Task.Delay(50);
-            events = [.. (await JsonAsync(await _session.GetAsync(new Uri($"/v1/events?session={id}&decision=deny", UriKind.Relative)))).GetProperty("items").EnumerateArray()];
+            events = [.. (await JsonAsync(await Session.GetAsync(new Uri($"/v1/events?session={id}&decision=deny", UriKind.Relative)))).GetProperty("items").EnumerateArray()];
         }
 
         var denied = Assert.Single(events, e => e.GetProperty("host").GetString() == "blocked.example");
         Assert.Equal((id, "default_deny"), (denied.GetProperty("session").GetString(), denied.GetProperty("reason").GetString()));
-        var sandbox = await JsonAsync(await _session.GetAsync(new Uri($"/v1/sandboxes/{id}", UriKind.Relative)));
+        var sandbox = await JsonAsync(await Session.GetAsync(new Uri($"/v1/sandboxes/{id}", UriKind.Relative)));
         Assert.True(sandbox.TryGetProperty("lastActivityAt", out _), "the event marks the sandbox active");
     }
 
@@ -193,7 +134,7 @@ public sealed class GatewayApiTests : IAsyncLifetime, IDisposable
         var ids = new List<string>();
         for (var i = 0; i < 3; i++)
         {
-            var created = await _session.PostAsync(new Uri("/v1/sandboxes", UriKind.Relative), Body($"{{\"policy\":{JsonSerializer.Serialize(DenyAll)}}}"));
+            var created = await Session.PostAsync(new Uri("/v1/sandboxes", UriKind.Relative), Body($"{{\"policy\":{JsonSerializer.Serialize(DenyAll)}}}"));
             ids.Add((await JsonAsync(created)).GetProperty("id").GetString()!);
         }
 
@@ -201,23 +142,23 @@ public sealed class GatewayApiTests : IAsyncLifetime, IDisposable
         string? next = null;
         do
         {
-            var page = await JsonAsync(await _session.GetAsync(new Uri("/v1/sandboxes?limit=2" + (next is null ? string.Empty : "&after=" + Uri.EscapeDataString(next)), UriKind.Relative)));
+            var page = await JsonAsync(await Session.GetAsync(new Uri("/v1/sandboxes?limit=2" + (next is null ? string.Empty : "&after=" + Uri.EscapeDataString(next)), UriKind.Relative)));
             seen.AddRange(page.GetProperty("items").EnumerateArray().Select(s => s.GetProperty("id").GetString()!));
             next = page.TryGetProperty("next", out var cursor) ? cursor.GetString() : null;
         }
         while (next is not null);
 
         Assert.Equal(ids.Order(StringComparer.Ordinal), seen.Order(StringComparer.Ordinal));
-        Assert.Equal(HttpStatusCode.BadRequest, (await _session.GetAsync(new Uri("/v1/sandboxes?after=garbage", UriKind.Relative))).StatusCode);
-        Assert.Equal(HttpStatusCode.BadRequest, (await _session.GetAsync(new Uri("/v1/sandboxes?state=running", UriKind.Relative))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await Session.GetAsync(new Uri("/v1/sandboxes?after=garbage", UriKind.Relative))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await Session.GetAsync(new Uri("/v1/sandboxes?state=running", UriKind.Relative))).StatusCode);
     }
 
     [Fact]
     public async Task Events_from_a_proxy_are_stored_filtered_and_streamed_resuming_without_gaps_or_duplicates()
     {
         await using var proxy = new ControlChannel(
-            ControlEndpoint.Tcp("127.0.0.1", _host.ControlAddress.Port),
-            new ControlChannelOptions { SessionId = "sb-00000000aa", SpoolPath = Path.Combine(_dir.FullName, "spool") },
+            ControlEndpoint.Tcp("127.0.0.1", Host.ControlAddress.Port),
+            new ControlChannelOptions { SessionId = "sb-00000000aa", SpoolPath = Path.Combine(Root.FullName, "spool") },
             new NoPolicyUpdates(),
             NullLogger<ControlChannel>.Instance);
         proxy.Start();
@@ -226,22 +167,22 @@ public sealed class GatewayApiTests : IAsyncLifetime, IDisposable
             proxy.SendEvent(Event(i));
         }
 
-        Assert.True(await Eventually(() => _host.StoredEvents == 10));
-        var denied = await JsonAsync(await _admin.GetAsync(new Uri("/v1/events?session=sb-00000000aa&decision=deny", UriKind.Relative)));
+        Assert.True(await Eventually(() => Host.StoredEvents == 10));
+        var denied = await JsonAsync(await Admin.GetAsync(new Uri("/v1/events?session=sb-00000000aa&decision=deny", UriKind.Relative)));
         Assert.Equal(["e1", "e3", "e5", "e7", "e9"], denied.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("id").GetString()));
-        var firstPage = await JsonAsync(await _admin.GetAsync(new Uri("/v1/events?limit=4", UriKind.Relative)));
+        var firstPage = await JsonAsync(await Admin.GetAsync(new Uri("/v1/events?limit=4", UriKind.Relative)));
         var next = firstPage.GetProperty("next").GetString();
-        var secondPage = await JsonAsync(await _admin.GetAsync(new Uri($"/v1/events?limit=4&after={next}", UriKind.Relative)));
+        var secondPage = await JsonAsync(await Admin.GetAsync(new Uri($"/v1/events?limit=4&after={next}", UriKind.Relative)));
         Assert.Equal(["e4", "e5", "e6", "e7"], secondPage.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("id").GetString()));
-        Assert.Equal(HttpStatusCode.BadRequest, (await _session.GetAsync(new Uri("/v1/events", UriKind.Relative))).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await _session.GetAsync(new Uri("/v1/events?session=sb-00000000aa", UriKind.Relative))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await Session.GetAsync(new Uri("/v1/events", UriKind.Relative))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Session.GetAsync(new Uri("/v1/events?session=sb-00000000aa", UriKind.Relative))).StatusCode);
 
         // A stream resuming after the 3rd stored event gets the 7 after it, then live ones, each once.
         var third = await SeqOfAsync("e2");
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/events/stream?session=sb-00000000aa");
         request.Headers.Add("Last-Event-ID", third.ToString(CultureInfo.InvariantCulture));
-        using var response = await _admin.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel.Token);
+        using var response = await Admin.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel.Token);
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancel.Token));
         var received = new List<(long Seq, string Id)>();
@@ -274,9 +215,9 @@ public sealed class GatewayApiTests : IAsyncLifetime, IDisposable
 
     private async Task<long> SeqOfAsync(string eventId)
     {
-        var all = await JsonAsync(await _admin.GetAsync(new Uri("/v1/events?limit=1000", UriKind.Relative)));
+        var all = await JsonAsync(await Admin.GetAsync(new Uri("/v1/events?limit=1000", UriKind.Relative)));
         var index = all.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("id").GetString()).ToList().IndexOf(eventId);
-        var page = await JsonAsync(await _admin.GetAsync(new Uri($"/v1/events?limit={index + 1}", UriKind.Relative)));
+        var page = await JsonAsync(await Admin.GetAsync(new Uri($"/v1/events?limit={index + 1}", UriKind.Relative)));
         return long.Parse(page.GetProperty("next").GetString()!, CultureInfo.InvariantCulture);
     }
 
@@ -303,13 +244,5 @@ public sealed class GatewayApiTests : IAsyncLifetime, IDisposable
         }
 
         return condition();
-    }
-
-    private sealed class NoPolicyUpdates : IControlHandler
-    {
-        public string? PolicyVersion => null;
-
-        public ValueTask<PolicyUpdateResult> OnPolicyUpdateAsync(string version, string policyText, CancellationToken cancellationToken) =>
-            ValueTask.FromResult(PolicyUpdateResult.Rejected(["not in this test"]));
     }
 }

@@ -1,75 +1,21 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
-using System.Text.Json;
-using Airlock.Sandboxes.Local;
-using Airlock.Server.Auth;
-using Airlock.Server.Configuration;
-using Airlock.Server.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace Airlock.Server.Tests.Api;
 
 /// <summary>Named, versioned policies through the API of a real gateway with a real SQLite store.</summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-public sealed class PolicyApiTests : IAsyncLifetime, IDisposable
+public sealed class PolicyApiTests : GatewayTestBase
 {
     private const string Good = "version: 1\nname: api\ndefault: deny\negress:\n  - allow: api.github.com\n";
-    private DirectoryInfo _dir = null!;
-    private GatewayHost _host = null!;
-    private HttpClient _admin = null!;
-    private HttpClient _session = null!;
-
-    public async Task InitializeAsync()
-    {
-        _dir = Directory.CreateDirectory(Path.Combine("/var/tmp", "al-pol-" + Guid.NewGuid().ToString("N")[..8]));
-        _host = await GatewayHost.StartAsync(
-            new ServerConfig { Listen = "127.0.0.1:0", ControlListen = "127.0.0.1:0", Store = $"sqlite:{_dir.FullName}/airlock.db" },
-            new GatewayHostOptions
-            {
-                LocalDriver = new LocalDriverOptions { StateDirectory = Path.Combine(_dir.FullName, "s"), AirlockCommand = ["dotnet", Path.Combine(AppContext.BaseDirectory, "airlock.dll")] },
-                Logging = logging => logging.SetMinimumLevel(LogLevel.None),
-            },
-            CancellationToken.None);
-        _admin = await ClientAsync(TokenScope.Admin);
-        _session = await ClientAsync(TokenScope.Sessions);
-    }
-
-    public async Task DisposeAsync()
-    {
-        foreach (var sandbox in await _host.Driver.ListAsync(CancellationToken.None))
-        {
-            await _host.Driver.DeleteAsync(sandbox.Id, CancellationToken.None);
-        }
-
-        await _host.DisposeAsync();
-        _dir.Delete(recursive: true);
-    }
-
-    public void Dispose()
-    {
-        _admin.Dispose();
-        _session.Dispose();
-    }
-
-    private async Task<HttpClient> ClientAsync(TokenScope scope)
-    {
-        var token = await _host.Store.CreateTokenAsync(scope, null, "test", CancellationToken.None);
-        var client = new HttpClient { BaseAddress = _host.ApiAddress, Timeout = TimeSpan.FromSeconds(60) };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Token);
-        return client;
-    }
 
     private static StringContent Yaml(string text) => new(text, Encoding.UTF8, "application/yaml");
-
-    private static async Task<JsonElement> JsonAsync(HttpResponseMessage response) =>
-        JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
 
     [Fact]
     public async Task Validation_answers_with_each_problem_at_its_line_and_column()
     {
-        var good = await JsonAsync(await _session.PostAsync(new Uri("/v1/policies/validate", UriKind.Relative), Yaml(Good)));
-        var bad = await JsonAsync(await _session.PostAsync(new Uri("/v1/policies/validate", UriKind.Relative), Yaml("version: 1\negress:\n  - alow: x\n")));
+        var good = await JsonAsync(await Session.PostAsync(new Uri("/v1/policies/validate", UriKind.Relative), Yaml(Good)));
+        var bad = await JsonAsync(await Session.PostAsync(new Uri("/v1/policies/validate", UriKind.Relative), Yaml("version: 1\negress:\n  - alow: x\n")));
 
         Assert.True(good.GetProperty("valid").GetBoolean());
         Assert.False(bad.GetProperty("valid").GetBoolean());
@@ -79,41 +25,41 @@ public sealed class PolicyApiTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task Versions_are_stored_by_admins_listed_read_and_used_to_create_a_sandbox()
+    public async Task Versions_are_stored_byAdmins_listed_read_and_used_to_create_a_sandbox()
     {
-        var first = await _admin.PutAsync(new Uri("/v1/policies/coding-agent", UriKind.Relative), Yaml(Good));
-        var second = await _admin.PutAsync(new Uri("/v1/policies/coding-agent", UriKind.Relative), Yaml(Good.Replace("api.github.com", "pypi.org", StringComparison.Ordinal)));
+        var first = await Admin.PutAsync(new Uri("/v1/policies/coding-agent", UriKind.Relative), Yaml(Good));
+        var second = await Admin.PutAsync(new Uri("/v1/policies/coding-agent", UriKind.Relative), Yaml(Good.Replace("api.github.com", "pypi.org", StringComparison.Ordinal)));
         Assert.Equal((HttpStatusCode.Created, HttpStatusCode.Created), (first.StatusCode, second.StatusCode));
         Assert.Equal(2, (await JsonAsync(second)).GetProperty("version").GetInt32());
 
-        var latest = await JsonAsync(await _session.GetAsync(new Uri("/v1/policies/coding-agent", UriKind.Relative)));
-        var v1 = await JsonAsync(await _session.GetAsync(new Uri("/v1/policies/coding-agent?version=1", UriKind.Relative)));
-        var list = await JsonAsync(await _session.GetAsync(new Uri("/v1/policies", UriKind.Relative)));
+        var latest = await JsonAsync(await Session.GetAsync(new Uri("/v1/policies/coding-agent", UriKind.Relative)));
+        var v1 = await JsonAsync(await Session.GetAsync(new Uri("/v1/policies/coding-agent?version=1", UriKind.Relative)));
+        var list = await JsonAsync(await Session.GetAsync(new Uri("/v1/policies", UriKind.Relative)));
         Assert.Equal((2, true), (latest.GetProperty("version").GetInt32(), latest.GetProperty("text").GetString()!.Contains("pypi.org", StringComparison.Ordinal)));
         Assert.Contains("api.github.com", v1.GetProperty("text").GetString(), StringComparison.Ordinal);
         var only = Assert.Single(list.GetProperty("items").EnumerateArray());
         Assert.Equal(("coding-agent", 2), (only.GetProperty("name").GetString(), only.GetProperty("latestVersion").GetInt32()));
 
-        var created = await _session.PostAsync(new Uri("/v1/sandboxes", UriKind.Relative), new StringContent("{\"policyName\":\"coding-agent\",\"policyVersion\":1}", Encoding.UTF8, "application/json"));
+        var created = await Session.PostAsync(new Uri("/v1/sandboxes", UriKind.Relative), new StringContent("{\"policyName\":\"coding-agent\",\"policyVersion\":1}", Encoding.UTF8, "application/json"));
         var sandbox = await JsonAsync(created);
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         Assert.Equal(("coding-agent", 1), (sandbox.GetProperty("policyName").GetString(), sandbox.GetProperty("policyVersion").GetInt32()));
     }
 
     [Fact]
-    public async Task Writes_are_refused_to_session_tokens_invalid_policies_and_bad_names_and_store_nothing()
+    public async Task Writes_are_refused_toSession_tokens_invalid_policies_and_bad_names_and_store_nothing()
     {
-        var bySession = await _session.PutAsync(new Uri("/v1/policies/mine", UriKind.Relative), Yaml(Good));
-        var invalid = await _admin.PutAsync(new Uri("/v1/policies/broken", UriKind.Relative), Yaml("version: 1\negress:\n  - alow: x\n"));
-        var badName = await _admin.PutAsync(new Uri("/v1/policies/Not_A_Name", UriKind.Relative), Yaml(Good));
-        var missing = await _admin.GetAsync(new Uri("/v1/policies/none", UriKind.Relative));
-        var missingVersion = await _admin.GetAsync(new Uri("/v1/policies/broken?version=3", UriKind.Relative));
+        var bySession = await Session.PutAsync(new Uri("/v1/policies/mine", UriKind.Relative), Yaml(Good));
+        var invalid = await Admin.PutAsync(new Uri("/v1/policies/broken", UriKind.Relative), Yaml("version: 1\negress:\n  - alow: x\n"));
+        var badName = await Admin.PutAsync(new Uri("/v1/policies/Not_A_Name", UriKind.Relative), Yaml(Good));
+        var missing = await Admin.GetAsync(new Uri("/v1/policies/none", UriKind.Relative));
+        var missingVersion = await Admin.GetAsync(new Uri("/v1/policies/broken?version=3", UriKind.Relative));
 
         Assert.Equal(HttpStatusCode.Forbidden, bySession.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
         Assert.Contains("broken:3:5", (await JsonAsync(invalid)).GetProperty("errors").GetProperty("policy")[0].GetString(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.BadRequest, badName.StatusCode);
         Assert.Equal((HttpStatusCode.NotFound, HttpStatusCode.NotFound), (missing.StatusCode, missingVersion.StatusCode));
-        Assert.Empty((await JsonAsync(await _admin.GetAsync(new Uri("/v1/policies", UriKind.Relative)))).GetProperty("items").EnumerateArray());
+        Assert.Empty((await JsonAsync(await Admin.GetAsync(new Uri("/v1/policies", UriKind.Relative)))).GetProperty("items").EnumerateArray());
     }
 }

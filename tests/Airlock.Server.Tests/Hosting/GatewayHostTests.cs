@@ -7,6 +7,7 @@ using Airlock.Sandboxes;
 using Airlock.Sandboxes.Local;
 using Airlock.Server.Configuration;
 using Airlock.Server.Hosting;
+using Airlock.Server.Tests.Api;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -140,13 +141,5 @@ public sealed class GatewayHostTests : IDisposable
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         return ((IPEndPoint)socket.LocalEndPoint!).Port;
-    }
-
-    private sealed class NoPolicyUpdates : IControlHandler
-    {
-        public string? PolicyVersion => null;
-
-        public ValueTask<PolicyUpdateResult> OnPolicyUpdateAsync(string version, string policyText, CancellationToken cancellationToken) =>
-            ValueTask.FromResult(PolicyUpdateResult.Rejected(["not in this test"]));
     }
 }
