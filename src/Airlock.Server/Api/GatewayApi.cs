@@ -160,6 +160,12 @@ public sealed partial class GatewayApi(IServerStore store, ISandboxDriver driver
             reason = e.Message;
             Log.CreateFailed(logger, spec.Id!, e.Message);
         }
+        catch (Exception e) // a driver bug leaves the sandbox failed with a reason, never pending forever
+        {
+            state = StoredState.Failed;
+            reason = $"internal error: {e.Message}";
+            Log.CreateFailed(logger, spec.Id!, e.ToString());
+        }
 
         return await store.UpdateSandboxStateAsync(spec.Id!, state, reason, CancellationToken.None).ConfigureAwait(false)
             ?? throw new InvalidOperationException($"sandbox {spec.Id} vanished from the store");

@@ -116,7 +116,7 @@ public sealed class GatewayApiTests : GatewayTestBase
 
         Assert.Equal((0, "403"), (exit, Encoding.UTF8.GetString(stdout.ToArray())));
         JsonElement[] events = [];
-        for (var i = 0; i < 200 && events.Length == 0; i++)
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); events.Length == 0 && DateTime.UtcNow < deadline;)
         {
             await Task.Delay(50);
             events = [.. (await JsonAsync(await Session.GetAsync(new Uri($"/v1/events?session={id}&decision=deny", UriKind.Relative)))).GetProperty("items").EnumerateArray()];
@@ -238,7 +238,7 @@ public sealed class GatewayApiTests : GatewayTestBase
 
     private static async Task<bool> Eventually(Func<bool> condition)
     {
-        for (var i = 0; i < 400 && !condition(); i++)
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); !condition() && DateTime.UtcNow < deadline;)
         {
             await Task.Delay(25);
         }
