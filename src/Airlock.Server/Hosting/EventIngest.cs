@@ -48,8 +48,18 @@ public sealed partial class EventIngest : IControlPlaneSink, IAsyncDisposable
         await _queue.Writer.WriteAsync(egressEvent, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Where asks go after the hub (the approvals); set once, before proxies connect.</summary>
+    public Func<ProxyAsk, CancellationToken, ValueTask>? Asks { get; set; }
+
     /// <inheritdoc />
-    public ValueTask OnAskAsync(ProxyAsk ask, CancellationToken cancellationToken) => _hub.OnAskAsync(ask, cancellationToken);
+    public async ValueTask OnAskAsync(ProxyAsk ask, CancellationToken cancellationToken)
+    {
+        await _hub.OnAskAsync(ask, cancellationToken).ConfigureAwait(false);
+        if (Asks is { } asks)
+        {
+            await asks(ask, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     /// <inheritdoc />
     public ValueTask OnDisconnectedAsync(string session, string reason) => _hub.OnDisconnectedAsync(session, reason);

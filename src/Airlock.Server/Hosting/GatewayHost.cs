@@ -4,7 +4,9 @@ using Airlock.Proxy.Control;
 using Airlock.Sandboxes;
 using Airlock.Sandboxes.Local;
 using Airlock.Server.Api;
+using Airlock.Server.Approvals;
 using Airlock.Server.Configuration;
+using Airlock.Server.Sessions;
 using Airlock.Server.Store;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -34,19 +36,22 @@ public sealed partial class GatewayHost : IAsyncDisposable
 {
     private static readonly TimeSpan ReadinessCacheTime = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan ReadinessProbeTimeout = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan PolicyAckTimeout = TimeSpan.FromSeconds(15);
 
     private readonly WebApplication _app;
     private readonly ControlPlaneListener _control;
     private readonly IServerStore _store;
     private readonly EventIngest _ingest;
+    private readonly ApprovalDesk _approvals;
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _background = [];
     private readonly SemaphoreSlim _probing = new(1, 1);
     private (DateTimeOffset At, string? Problem) _readiness = (DateTimeOffset.MinValue, "not probed yet");
 
-    private GatewayHost(WebApplication app, ControlPlaneListener control, IServerStore store, EventIngest ingest, ISandboxDriver driver, SessionEventHub events, ServerConfig config)
+    private GatewayHost(WebApplication app, ControlPlaneListener control, IServerStore store, EventIngest ingest, ApprovalDesk approvals, ISandboxDriver driver, SessionEventHub events, ServerConfig config)
     {
         _app = app;
+        _approvals = approvals;
         _control = control;
         _store = store;
         _ingest = ingest;
@@ -110,6 +115,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
             json.SerializerOptions.TypeInfoResolverChain.Insert(1, ExecJsonContext.Default);
             json.SerializerOptions.TypeInfoResolverChain.Insert(2, PolicyJsonContext.Default);
+            json.SerializerOptions.TypeInfoResolverChain.Insert(3, ApprovalJsonContext.Default);
         });
         builder.Services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
         {
@@ -132,21 +138,32 @@ public sealed partial class GatewayHost : IAsyncDisposable
         var feed = new EventFeed();
         var ingest = new EventIngest(store, events, feed, logger);
         ControlPlaneListener? control = null;
+        ApprovalDesk? approvals = null;
         GatewayHost host;
         try
         {
             control = ControlPlaneListener.Start(controlListen, ingest, logger: logger);
             var driver = CreateDriver(config, options, control, events);
-            host = new GatewayHost(app, control, store, ingest, driver, events, config);
+            var policies = new SessionPolicies(store, control, PolicyAckTimeout, logger);
+            approvals = new ApprovalDesk(store, control, policies, logger);
+            ingest.Asks = approvals.OnAskAsync;
+            host = new GatewayHost(app, control, store, ingest, approvals, driver, events, config);
             new GatewayApi(
                 store,
                 driver,
                 feed,
+                policies,
+                approvals,
                 new GatewayApiOptions(Path.Combine(options.LocalDriver.StateDirectory, "workdirs"), config.Kubernetes.DefaultTtl),
                 logger).Map(app);
         }
         catch
         {
+            if (approvals is not null)
+            {
+                await approvals.DisposeAsync().ConfigureAwait(false);
+            }
+
             if (control is not null)
             {
                 await control.DisposeAsync().ConfigureAwait(false);
@@ -304,6 +321,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         {
         }
 
+        await _approvals.DisposeAsync().ConfigureAwait(false);
         await _control.DisposeAsync().ConfigureAwait(false);
         await _ingest.DisposeAsync().ConfigureAwait(false);
         await _store.DisposeAsync().ConfigureAwait(false);

@@ -63,7 +63,7 @@ public interface IServerStore : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the operation.</param>
     Task<SandboxRecord?> UpdateSandboxStateAsync(string id, SandboxState state, string? reason, CancellationToken cancellationToken);
 
-    /// <summary>Points a sandbox at a policy version it should run (a hot reload asked for); false when there is no such sandbox.</summary>
+    /// <summary>Points a sandbox at a policy version it should run (a hot reload asked for); its active version is kept only within the same policy name. False when there is no such sandbox.</summary>
     /// <param name="id">Its id.</param>
     /// <param name="policyName">The named policy.</param>
     /// <param name="policyVersion">The version.</param>

@@ -274,6 +274,8 @@ internal abstract class RelationalServerStore : IServerStore
         ArgumentException.ThrowIfNullOrEmpty(policyName);
         return UpdateSandboxAsync(
             id,
+            // A different policy's versions are not comparable: nothing of it is active until its proxy acknowledges it.
+            "active_policy_version = CASE WHEN policy_name = @policy_name THEN active_policy_version ELSE NULL END, " +
             "policy_name = @policy_name, policy_version = @policy_version, updated_at = @now",
             command =>
             {
