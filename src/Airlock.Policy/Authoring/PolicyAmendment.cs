@@ -43,17 +43,42 @@ public static class PolicyAmendment
             root.Children[key] = rules;
         }
 
-        // Block style, whatever the original was (an empty flow list `[]` cannot take a block mapping readably).
-        rules.Style = YamlDotNet.Core.Events.SequenceStyle.Block;
+        // Block style for every mapping and list of mappings, whatever the original was (JSON or flow lists): the
+        // result reads as YAML, never as JSON with unquoted keys.
+        Blocks(root);
         rules.Add(new YamlMappingNode
         {
             { "name", ruleName },
             { "allow", host },
             { "ports", new YamlSequenceNode(new YamlScalarNode(port.ToString(CultureInfo.InvariantCulture))) { Style = YamlDotNet.Core.Events.SequenceStyle.Flow } },
         });
+        rules.Style = YamlDotNet.Core.Events.SequenceStyle.Block;
         using var writer = new StringWriter(CultureInfo.InvariantCulture);
         stream.Save(writer, assignAnchors: false);
         var text = writer.ToString();
         return text.EndsWith("...\n", StringComparison.Ordinal) ? text[..^4] : text;
+    }
+
+    private static void Blocks(YamlNode node)
+    {
+        switch (node)
+        {
+            case YamlMappingNode mapping:
+                mapping.Style = YamlDotNet.Core.Events.MappingStyle.Block;
+                foreach (var child in mapping.Children.Values)
+                {
+                    Blocks(child);
+                }
+
+                break;
+            case YamlSequenceNode sequence when sequence.Children.Any(c => c is YamlMappingNode):
+                sequence.Style = YamlDotNet.Core.Events.SequenceStyle.Block;
+                foreach (var child in sequence.Children)
+                {
+                    Blocks(child);
+                }
+
+                break;
+        }
     }
 }

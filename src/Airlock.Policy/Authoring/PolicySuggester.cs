@@ -135,9 +135,29 @@ public static class PolicySuggester
     internal static IReadOnlyList<string> Generalise(IEnumerable<string?> paths)
     {
         var segmented = paths.Select(Segments).Distinct(SegmentsComparer.Instance).ToList();
+
+        // Collapse the biggest families first, and only as many as needed: a crowd of /docs/… pages does not
+        // widen a lone /static/app.js.
         for (var depth = 3; depth >= 0 && segmented.Count > MaxPathsPerRule; depth--)
         {
-            segmented = [.. segmented.Select(s => s.Length > depth ? [.. s.Take(depth), "**"] : s).Distinct(SegmentsComparer.Instance)];
+            var families = segmented
+                .Where(s => s.Length > depth)
+                .GroupBy(s => string.Join('/', s.Take(depth)), StringComparer.Ordinal)
+                .Where(g => g.Count() > 1)
+                .OrderByDescending(g => g.Count())
+                .ThenBy(g => g.Key, StringComparer.Ordinal)
+                .ToList();
+            foreach (var family in families)
+            {
+                if (segmented.Count <= MaxPathsPerRule)
+                {
+                    break;
+                }
+
+                var members = family.ToHashSet(SegmentsComparer.Instance);
+                string[] collapsed = [.. family.First().Take(depth), "**"];
+                segmented = [.. segmented.Where(s => !members.Contains(s)).Append(collapsed).Distinct(SegmentsComparer.Instance)];
+            }
         }
 
         return [.. segmented.Select(s => "/" + string.Join('/', s)).Order(StringComparer.Ordinal)];
