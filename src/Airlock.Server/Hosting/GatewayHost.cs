@@ -24,6 +24,9 @@ public sealed record GatewayHostOptions
     /// <summary>How the local driver starts sandboxes (the <c>airlock</c> binary, the state directory).</summary>
     public required LocalDriverOptions LocalDriver { get; init; }
 
+    /// <summary>How often the gateway reconciles its records with the driver (TTL, idle timeout, dead sandboxes, orphans).</summary>
+    public TimeSpan ReconcileInterval { get; init; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Where log lines go; the console when null.</summary>
     public Action<ILoggingBuilder>? Logging { get; init; }
 }
@@ -177,7 +180,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         host.MapEndpoints();
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         host.ApiAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        host.StartBackground(logger);
+        host.StartBackground(logger, options.ReconcileInterval);
         Log.Started(logger, host.ApiAddress, host.ControlAddress, host.Driver.Name);
         return host;
     }
@@ -270,8 +273,11 @@ public sealed partial class GatewayHost : IAsyncDisposable
         }
     }
 
-    private void StartBackground(ILogger logger)
+    private void StartBackground(ILogger logger, TimeSpan reconcileInterval)
     {
+        // First pass at once: after a restart, sandboxes still running are re-attached, dead ones marked, orphans removed.
+        var janitor = new SandboxJanitor(_store, Driver, logger);
+        _background.Add(Task.Run(() => janitor.RunAsync(reconcileInterval, _stopping.Token)));
         if (Driver is not KubernetesSandboxDriver kubernetes)
         {
             return;
@@ -293,9 +299,23 @@ public sealed partial class GatewayHost : IAsyncDisposable
             }
         }));
 
-        // No list of live sessions yet: sessions are collected when past their TTL or idle, never as orphans.
-        var reconciler = new SandboxReconciler(kubernetes, _ => Task.FromResult<IReadOnlySet<string>?>(null), Config.Kubernetes.ReconcileInterval, logger);
+        // Objects of sessions the store does not know as pending or ready (half-created ones included) are orphans.
+        var reconciler = new SandboxReconciler(kubernetes, LiveSessionsAsync, Config.Kubernetes.ReconcileInterval, logger);
         _background.Add(Task.Run(() => reconciler.RunAsync(_stopping.Token)));
+    }
+
+    private async Task<IReadOnlySet<string>?> LiveSessionsAsync(CancellationToken cancellationToken)
+    {
+        var live = new HashSet<string>(StringComparer.Ordinal);
+        string? after = null;
+        do
+        {
+            var page = await _store.ListSandboxesAsync(new SandboxQuery { States = [Airlock.Server.Store.SandboxState.Pending, Airlock.Server.Store.SandboxState.Ready], After = after, Limit = SandboxQuery.MaxLimit }, cancellationToken).ConfigureAwait(false);
+            live.UnionWith(page.Items.Select(s => s.Id));
+            after = page.NextCursor;
+        }
+        while (after is not null);
+        return live;
     }
 
     /// <summary>Stops the API, the reconciler and the control plane (the proxies spool until the next start).</summary>
