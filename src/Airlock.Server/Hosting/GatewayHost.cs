@@ -27,6 +27,13 @@ public sealed record GatewayHostOptions
     /// <summary>How often the gateway reconciles its records with the driver (TTL, idle timeout, dead sandboxes, orphans).</summary>
     public TimeSpan ReconcileInterval { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// A token (<c>airlock token generate</c>) imported as an admin token on start when the store lacks its id: the
+    /// first admin token of a deployment whose store nobody can reach with <c>airlock token create</c>
+    /// (<c>AIRLOCK_BOOTSTRAP_ADMIN_TOKEN</c>).
+    /// </summary>
+    public string? BootstrapAdminToken { get; init; }
+
     /// <summary>Where log lines go; the console when null.</summary>
     public Action<ILoggingBuilder>? Logging { get; init; }
 }
@@ -137,6 +144,22 @@ public sealed partial class GatewayHost : IAsyncDisposable
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Airlock.Gateway");
 
         var store = await ServerStore.OpenAsync(config.Store ?? ServerStore.DefaultUrl(), cancellationToken).ConfigureAwait(false);
+        if (options.BootstrapAdminToken is { Length: > 0 } bootstrap)
+        {
+            try
+            {
+                if (await store.ImportTokenAsync(bootstrap.Trim(), Auth.TokenScope.Admin, "bootstrap (AIRLOCK_BOOTSTRAP_ADMIN_TOKEN)", cancellationToken).ConfigureAwait(false))
+                {
+                    Log.BootstrapImported(logger);
+                }
+            }
+            catch (ArgumentException e)
+            {
+                await store.DisposeAsync().ConfigureAwait(false);
+                throw new StoreException($"the bootstrap admin token is not usable: {e.Message}", e);
+            }
+        }
+
         var events = new SessionEventHub();
         var feed = new EventFeed();
         var ingest = new EventIngest(store, events, feed, logger);
@@ -353,6 +376,9 @@ public sealed partial class GatewayHost : IAsyncDisposable
     {
         [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "airlock serve: API on {Api}, control channel on {Control}, driver {Driver}")]
         public static partial void Started(ILogger logger, Uri api, IPEndPoint control, string driver);
+
+        [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Imported the bootstrap admin token")]
+        public static partial void BootstrapImported(ILogger logger);
 
         [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Sent claimed pod {Pod}'s proxy its session's policy again")]
         public static partial void PolicyRestored(ILogger logger, string pod);

@@ -136,6 +136,34 @@ public sealed class GatewayHostTests : IDisposable
         Assert.Equal(("evt-1", "example.org", "deny"), (first?.Id, first?.Host, first?.Decision));
     }
 
+    [Fact]
+    public async Task A_bootstrap_admin_token_is_imported_once_and_works_as_admin()
+    {
+        var token = Airlock.Server.Auth.TokenCommands.Generate();
+        int tokens;
+        await using (var first = await GatewayHost.StartAsync(Loopback, Options with { BootstrapAdminToken = token }, CancellationToken.None))
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Put, new Uri(first.ApiAddress, "/v1/policies/team"))
+            {
+                Content = new StringContent("version: 1\n"),
+            };
+            request.Headers.Authorization = new("Bearer", token);
+            using var stored = await _http.SendAsync(request);
+            Assert.Equal(System.Net.HttpStatusCode.Created, stored.StatusCode);
+        }
+
+        await using (var second = await GatewayHost.StartAsync(Loopback, Options with { BootstrapAdminToken = token }, CancellationToken.None))
+        {
+            tokens = (await second.Store.ListTokensAsync(CancellationToken.None)).Count;
+        }
+
+        var malformed = await Assert.ThrowsAsync<Airlock.Server.Store.StoreException>(() => GatewayHost.StartAsync(Loopback, Options with { BootstrapAdminToken = "not-a-token" }, CancellationToken.None));
+
+        Assert.Equal(1, tokens);
+        Assert.Contains("bootstrap admin token", malformed.Message, StringComparison.Ordinal);
+        Assert.Contains("airlock token generate", malformed.Message, StringComparison.Ordinal);
+    }
+
     private static int ClosedPort()
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
