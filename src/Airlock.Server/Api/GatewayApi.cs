@@ -17,7 +17,8 @@ namespace Airlock.Server.Api;
 /// <summary>Where the API keeps a sandbox's working directory, and its defaults.</summary>
 /// <param name="WorkdirRoot">A 0700 directory of the gateway's own; each local sandbox gets a fresh directory under it.</param>
 /// <param name="DefaultTtl">A sandbox's lifetime when its request names none.</param>
-public sealed record GatewayApiOptions(string WorkdirRoot, TimeSpan DefaultTtl);
+/// <param name="RateLimiter">Admits requests per token (<c>token:ID</c>) and failed authentications per client address (<c>address:IP</c>).</param>
+public sealed record GatewayApiOptions(string WorkdirRoot, TimeSpan DefaultTtl, System.Threading.RateLimiting.PartitionedRateLimiter<string> RateLimiter);
 
 /// <summary>
 /// The REST API under <c>/v1</c>: bearer-token auth on everything but the probes, sandboxes (create, get, list,
@@ -48,9 +49,14 @@ public sealed partial class GatewayApi(IServerStore store, ISandboxDriver driver
         MapApprovals(v1);
     }
 
+    /// <summary>
+    /// Bearer auth and rate limits on the API (<c>/v1</c>) and its OpenAPI document; the probes and the dashboard's
+    /// static page are public (the page asks for a token and sends it with every API call). Requests are limited
+    /// per token, and failed authentications per client address, so guessing tokens is slow.
+    /// </summary>
     private async Task AuthenticateAsync(HttpContext context, RequestDelegate next)
     {
-        if (context.Request.Path == "/healthz" || context.Request.Path == "/readyz")
+        if (!context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal) && context.Request.Path != "/openapi.json")
         {
             await next(context).ConfigureAwait(false);
             return;
@@ -60,6 +66,18 @@ public sealed partial class GatewayApi(IServerStore store, ISandboxDriver driver
         var token = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
             ? await store.AuthenticateAsync(header[7..].Trim(), context.RequestAborted).ConfigureAwait(false)
             : null;
+        using var lease = options.RateLimiter.AttemptAcquire(token is null ? "address:" + context.Connection.RemoteIpAddress : "token:" + token.Id);
+        if (!lease.IsAcquired)
+        {
+            var retry = lease.TryGetMetadata(System.Threading.RateLimiting.MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(1);
+            context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            await Results.Problem(
+                statusCode: StatusCodes.Status429TooManyRequests,
+                title: "Too Many Requests",
+                detail: token is null ? "too many failed authentications from this address" : $"token {token.Id} sent more requests than its rate limit allows").ExecuteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
         if (token is null)
         {
             context.Response.Headers.WWWAuthenticate = "Bearer realm=\"airlock\"";

@@ -53,6 +53,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
     private readonly IServerStore _store;
     private readonly EventIngest _ingest;
     private readonly ApprovalDesk _approvals;
+    private System.Threading.RateLimiting.PartitionedRateLimiter<string>? _limiter;
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _background = [];
     private readonly SemaphoreSlim _probing = new(1, 1);
@@ -165,6 +166,15 @@ public sealed partial class GatewayHost : IAsyncDisposable
         var ingest = new EventIngest(store, events, feed, logger);
         ControlPlaneListener? control = null;
         ApprovalDesk? approvals = null;
+        var limiter = System.Threading.RateLimiting.PartitionedRateLimiter.Create<string, string>(key =>
+            System.Threading.RateLimiting.RateLimitPartition.GetTokenBucketLimiter(key, _ => new System.Threading.RateLimiting.TokenBucketRateLimiterOptions
+            {
+                TokenLimit = config.RequestBurst,
+                TokensPerPeriod = config.RequestsPerSecond,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            }));
         GatewayHost host;
         try
         {
@@ -173,14 +183,14 @@ public sealed partial class GatewayHost : IAsyncDisposable
             var policies = new SessionPolicies(store, control, PolicyAckTimeout, logger);
             approvals = new ApprovalDesk(store, control, policies, logger);
             ingest.Asks = approvals.OnAskAsync;
-            host = new GatewayHost(app, control, store, ingest, approvals, driver, events, config);
+            host = new GatewayHost(app, control, store, ingest, approvals, driver, events, config) { _limiter = limiter };
             new GatewayApi(
                 store,
                 driver,
                 feed,
                 policies,
                 approvals,
-                new GatewayApiOptions(Path.Combine(options.LocalDriver.StateDirectory, "workdirs"), config.Kubernetes.DefaultTtl),
+                new GatewayApiOptions(Path.Combine(options.LocalDriver.StateDirectory, "workdirs"), config.Kubernetes.DefaultTtl, limiter),
                 logger).Map(app);
         }
         catch
@@ -197,6 +207,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
 
             await ingest.DisposeAsync().ConfigureAwait(false);
             await store.DisposeAsync().ConfigureAwait(false);
+            limiter.Dispose();
             throw;
         }
 
@@ -370,6 +381,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
         await _store.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
         _probing.Dispose();
+        _limiter?.Dispose();
     }
 
     private static partial class Log
