@@ -16,7 +16,16 @@ internal static class RemoteSandboxes
     {
         var clock = Stopwatch.StartNew();
         var created = await client.CreateSandboxAsync(request, wait: false, cancellationToken).ConfigureAwait(false);
-        var sandbox = await ReadyProgress.WaitAsync(client, created, stderr, cancellationToken).ConfigureAwait(false);
+        Client.Sandbox sandbox;
+        try
+        {
+            sandbox = await ReadyProgress.WaitAsync(client, created, stderr, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            stderr.WriteLine($"airlock: sandbox {created.Id} was created and is still starting on the gateway; airlock sandbox rm {created.Id} removes it");
+            throw;
+        }
         if (sandbox.State != SandboxState.Ready)
         {
             stderr.WriteLine($"airlock sandbox create: sandbox {sandbox.Id} is {RemoteSandboxOutput.StateName(sandbox.State)}: {sandbox.StateReason ?? "no reason given"}");
@@ -33,10 +42,12 @@ internal static class RemoteSandboxes
         return ExitCodes.Success;
     }
 
-    public static async Task<int> ListAsync(AirlockClient client, bool json, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    /// <summary>The sandboxes the token may see; deleted ones (whose records the gateway keeps) only with <paramref name="all"/>.</summary>
+    public static async Task<int> ListAsync(AirlockClient client, bool all, bool json, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         var sandboxes = new List<Client.Sandbox>();
-        await foreach (var sandbox in client.ListAllSandboxesAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
+        var filter = all ? null : new SandboxFilter { States = [SandboxState.Pending, SandboxState.Ready, SandboxState.Failed, SandboxState.Deleting] };
+        await foreach (var sandbox in client.ListAllSandboxesAsync(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             sandboxes.Add(sandbox);
         }
@@ -291,6 +302,11 @@ internal static class RemoteSandboxes
             catch (HttpRequestException)
             {
                 // The gateway is away; the stream reconnects by itself, and so does this check.
+            }
+            catch (AirlockApiException e) when (e.StatusCode == HttpStatusCode.NotFound)
+            {
+                await ended.CancelAsync().ConfigureAwait(false);
+                return;
             }
         }
     }

@@ -334,7 +334,8 @@ internal static class SandboxCommands
         var driver = new DriverSelection();
         var gateway = new GatewayOptions(environment);
         var output = OutputOption();
-        var command = new Command("ls", "List sandboxes.") { output };
+        var all = new Option<bool>("--all", "-a") { Description = "gateway: deleted sandboxes too (the gateway keeps their records)." };
+        var command = new Command("ls", "List sandboxes.") { all, output };
         driver.AddTo(command);
         gateway.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
@@ -343,7 +344,13 @@ internal static class SandboxCommands
             {
                 return driver.AnyGiven(parse)
                     ? DriverWithGateway("sandbox ls", stderr)
-                    : await RemoteCall.RunAsync(gateway, parse, "sandbox ls", IsJson(parse, output), stdout, stderr, client => RemoteSandboxes.ListAsync(client, IsJson(parse, output), stdout, stderr, cancellationToken), cancellationToken).ConfigureAwait(false);
+                    : await RemoteCall.RunAsync(gateway, parse, "sandbox ls", IsJson(parse, output), stdout, stderr, client => RemoteSandboxes.ListAsync(client, parse.GetValue(all), IsJson(parse, output), stdout, stderr, cancellationToken), cancellationToken).ConfigureAwait(false);
+            }
+
+            if (parse.GetValue(all))
+            {
+                stderr.WriteLine($"airlock sandbox ls: --all needs a gateway (--server or {AirlockClient.ServerVariable}); ls already shows every local sandbox");
+                return ExitCodes.Usage;
             }
 
             IReadOnlyList<SandboxInfo> sandboxes;

@@ -71,6 +71,8 @@ public sealed class RemoteSandboxTests(RemoteGateway gateway) : IClassFixture<Re
 
         Assert.Equal((0, id), (removed.ExitCode, removed.Stdout.Trim()));
         Assert.Equal("deleted", JsonDocument.Parse(afterwards.Stdout).RootElement.GetProperty("state").GetString());
+        Assert.DoesNotContain(JsonDocument.Parse((await gateway.RunAsync("sandbox", "ls", "--output", "json")).Stdout).RootElement.EnumerateArray(), s => s.GetProperty("id").GetString() == id);
+        Assert.Contains(JsonDocument.Parse((await gateway.RunAsync("sandbox", "ls", "--all", "--output", "json")).Stdout).RootElement.EnumerateArray(), s => s.GetProperty("id").GetString() == id);
         Assert.Equal(125, execAfter.ExitCode);
         Assert.Contains("409", execAfter.Stderr, StringComparison.Ordinal);
         Assert.Contains($"sandbox {id} is deleted", execAfter.Stderr, StringComparison.Ordinal);
