@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Airlock.Cli.Console;
 using Airlock.Cli.Sandbox;
 using Airlock.Client;
 
@@ -42,9 +43,9 @@ internal static class ApprovalCommands
                 }
 
                 var now = DateTimeOffset.UtcNow;
-                Table.Write(stdout, ["ID", "SANDBOX", "DESTINATION", "RULE", "WAITING", "EXPIRES IN"], pending.Select(a => new[]
+                TextTable.Write(stdout, ["ID", "SANDBOX", "DESTINATION", "RULE", "WAITING", "EXPIRES IN"], pending.Select(a => new[]
                 {
-                    a.Id, a.Session, $"{a.Host}:{a.Port}", a.Rule ?? "-", RemoteSandboxes.Age(now - a.RequestedAt), RemoteSandboxes.Age(a.ExpiresAt - now),
+                    a.Id, a.Session, $"{a.Host}:{a.Port}", a.Rule ?? "-", TextTable.Age(now - a.RequestedAt), TextTable.Age(a.ExpiresAt - now),
                 }));
                 return ExitCodes.Success;
             }, cancellationToken).ConfigureAwait(false);

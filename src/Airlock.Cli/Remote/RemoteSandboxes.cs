@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Airlock.Cli.Console;
 using Airlock.Client;
 
 namespace Airlock.Cli.Remote;
@@ -65,12 +66,12 @@ internal static class RemoteSandboxes
         }
 
         var now = DateTimeOffset.UtcNow;
-        Table.Write(stdout, ["ID", "STATE", "AGE", "EXPIRES IN", "POLICY", "LABELS"], sandboxes.Select(s => new[]
+        TextTable.Write(stdout, ["ID", "STATE", "AGE", "EXPIRES IN", "POLICY", "LABELS"], sandboxes.Select(s => new[]
         {
             s.Id,
             RemoteSandboxOutput.StateName(s.State),
-            Age(now - s.CreatedAt),
-            s.ExpiresAt is { } expires ? Age(expires - now) : "-",
+            TextTable.Age(now - s.CreatedAt),
+            s.ExpiresAt is { } expires ? TextTable.Age(expires - now) : "-",
             PolicyLabel(s),
             s.Labels.Count == 0 ? "-" : string.Join(',', s.Labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}")),
         }));
@@ -338,27 +339,4 @@ internal static class RemoteSandboxes
 
     private static string PolicyLabel(Client.Sandbox sandbox) =>
         sandbox.PolicyName is { } name ? $"{name} v{sandbox.PolicyVersion?.ToString(CultureInfo.InvariantCulture) ?? "?"}" : "-";
-
-    internal static string Age(TimeSpan span) => span switch
-    {
-        { TotalSeconds: < 0 } => "0s",
-        { TotalMinutes: < 1 } => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalSeconds}s"),
-        { TotalHours: < 1 } => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalMinutes}m"),
-        { TotalDays: < 2 } => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalHours}h"),
-        _ => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalDays}d"),
-    };
-}
-
-/// <summary>Columns padded to their widest cell, two spaces apart, the last one unpadded.</summary>
-internal static class Table
-{
-    public static void Write(TextWriter writer, string[] header, IEnumerable<string[]> rows)
-    {
-        var all = rows.Prepend(header).ToList();
-        var widths = Enumerable.Range(0, header.Length).Select(c => all.Max(r => r[c].Length)).ToArray();
-        foreach (var row in all)
-        {
-            writer.WriteLine(string.Join("  ", row.Select((cell, c) => c == row.Length - 1 ? cell : cell.PadRight(widths[c]))));
-        }
-    }
 }

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Airlock.Cli.Console;
 using Airlock.Cli.Proxy;
 using Airlock.Cli.Remote;
 using Airlock.Cli.Run;
@@ -380,16 +381,12 @@ internal static class SandboxCommands
             {
                 s.Id,
                 s.State == SandboxState.Running ? "running" : "exited",
-                Age(DateTimeOffset.UtcNow - s.CreatedAt),
-                s.ExpiresAt is { } expires ? Age(expires - DateTimeOffset.UtcNow) : "-",
+                TextTable.Age(DateTimeOffset.UtcNow - s.CreatedAt),
+                s.ExpiresAt is { } expires ? TextTable.Age(expires - DateTimeOffset.UtcNow) : "-",
                 s.WorkDirectory,
                 Path.GetFileName(s.PolicySource),
-            }).Prepend(["ID", "STATE", "AGE", "EXPIRES IN", "WORKDIR", "POLICY"]).ToList();
-            var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
-            foreach (var row in rows)
-            {
-                stdout.WriteLine(string.Join("  ", row.Select((cell, c) => c == row.Length - 1 ? cell : cell.PadRight(widths[c]))));
-            }
+            });
+            TextTable.Write(stdout, ["ID", "STATE", "AGE", "EXPIRES IN", "WORKDIR", "POLICY"], rows);
 
             return ExitCodes.Success;
         });
@@ -698,15 +695,6 @@ internal static class SandboxCommands
         info.PolicySource,
         info.EventsPath,
         [.. info.Limits.Select(l => new LimitDescription(l.Name, l.Requested, l.Mechanism, l.Detail))]);
-
-    private static string Age(TimeSpan span) => span switch
-    {
-        { TotalSeconds: < 0 } => "0s",
-        { TotalMinutes: < 1 } => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalSeconds}s"),
-        { TotalHours: < 1 } => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalMinutes}m"),
-        { TotalDays: < 2 } => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalHours}h"),
-        _ => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalDays}d"),
-    };
 
     /// <summary>The command's raw bytes: the process's own stream for the console, an adapter for a test's writer.</summary>
     private static Stream Bytes(TextWriter writer) =>
