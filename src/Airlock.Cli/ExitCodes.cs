@@ -18,6 +18,12 @@ internal static class ExitCodes
     /// <summary><c>policy explain</c>: an ask rule matched; the control plane would decide.</summary>
     public const int Pending = 4;
 
+    /// <summary>The gateway (<c>--server</c>, <c>AIRLOCK_SERVER</c>) cannot be reached (EX_UNAVAILABLE).</summary>
+    public const int GatewayUnreachable = 69;
+
+    /// <summary>The gateway refused the token: unknown, expired or revoked (401), or not allowed to do this (403) (EX_NOPERM).</summary>
+    public const int Unauthorized = 77;
+
     /// <summary><c>sandbox</c> commands: the sandbox operation failed (no such sandbox, not running, a refused path), as opposed to the exit code of a command run by <c>exec</c>.</summary>
     public const int SandboxFailed = 125;
 }

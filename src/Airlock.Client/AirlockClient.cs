@@ -48,8 +48,10 @@ public sealed partial class AirlockClient : IDisposable
         _token = string.IsNullOrWhiteSpace(token) ? null : token.Trim();
         _ownsHttp = httpClient is null;
 
-        // Creating a sandbox waits for the driver (for Kubernetes up to its ready timeout, 3 minutes by default).
-        _http = httpClient ?? new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
+        // The longest single answer is a buffered exec, which may run for the gateway's maximum of 10 minutes (creating a
+        // sandbox waits for the driver: for Kubernetes up to its ready timeout, 3 minutes by default). Streams (exec,
+        // events, approvals, downloads) are bounded by this only until their headers arrive.
+        _http = httpClient ?? new HttpClient { Timeout = TimeSpan.FromMinutes(12) };
     }
 
     /// <summary>The gateway's base address (ends in a slash).</summary>

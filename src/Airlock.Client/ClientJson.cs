@@ -8,6 +8,19 @@ namespace Airlock.Client;
 [JsonSerializable(typeof(CreateSandboxRequest))]
 [JsonSerializable(typeof(Sandbox))]
 [JsonSerializable(typeof(SandboxPage))]
+[JsonSerializable(typeof(ExecCommandRequest))]
+[JsonSerializable(typeof(ExecLine))]
+[JsonSerializable(typeof(ExecResult))]
+[JsonSerializable(typeof(FileList))]
+[JsonSerializable(typeof(PolicyValidation))]
+[JsonSerializable(typeof(PolicyVersion))]
+[JsonSerializable(typeof(PolicyListWire))]
+[JsonSerializable(typeof(ApplyPolicyRequest))]
+[JsonSerializable(typeof(SuggestPolicyWire))]
+[JsonSerializable(typeof(PolicySuggestion))]
+[JsonSerializable(typeof(Approval))]
+[JsonSerializable(typeof(ApprovalListWire))]
+[JsonSerializable(typeof(DecideApprovalWire))]
 internal sealed partial class ClientJsonContext : JsonSerializerContext;
 
 /// <summary>Events are the proxy's own lines: snake_case.</summary>

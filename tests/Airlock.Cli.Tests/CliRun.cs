@@ -10,6 +10,15 @@ internal sealed record CliRun(int ExitCode, string Stdout, string Stderr)
         var exit = await AirlockCommand.RunAsync(args, stdout, stderr);
         return new CliRun(exit, stdout.ToString(), stderr.ToString());
     }
+
+    /// <summary>Runs with the given environment variables (and none of the process's) until the command ends or is cancelled.</summary>
+    public static async Task<CliRun> With(IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken, params string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var exit = await AirlockCommand.RunAsync(args, stdout, stderr, name => environment.GetValueOrDefault(name), cancellationToken);
+        return new CliRun(exit, stdout.ToString(), stderr.ToString());
+    }
 }
 
 /// <summary>Paths in the repository, found from the test binary's location.</summary>

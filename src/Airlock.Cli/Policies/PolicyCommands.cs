@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using Airlock.Cli.Console;
+using Airlock.Cli.Remote;
 using Airlock.Policy.Decisions;
 using Airlock.Policy.Loading;
 using Airlock.Policy.Model;
@@ -9,14 +10,16 @@ using Airlock.Policy.Schema;
 
 namespace Airlock.Cli.Policies;
 
-/// <summary><c>airlock policy check | explain | schema</c>.</summary>
+/// <summary><c>airlock policy check | explain | schema | push | apply</c>.</summary>
 internal static class PolicyCommands
 {
-    public static Command Create(TextWriter stdout, TextWriter stderr) => new("policy", "Check, explain and describe policies.")
+    public static Command Create(TextWriter stdout, TextWriter stderr, Func<string, string?> environment) => new("policy", "Check, explain and describe policies; store them on a gateway and apply them to its sandboxes.")
     {
         CreateCheck(stdout, stderr),
         CreateExplain(stdout, stderr),
         CreateSchema(stdout),
+        PolicyRemoteCommands.Push(stdout, stderr, environment),
+        PolicyRemoteCommands.Apply(stdout, stderr, environment),
     };
 
     private static Command CreateCheck(TextWriter stdout, TextWriter stderr)

@@ -31,7 +31,7 @@ internal sealed record SandboxSession(
 /// </summary>
 internal sealed class SandboxSessionOptions
 {
-    private readonly Option<string> _policy = new("--policy") { Description = "The policy file.", Required = true };
+    private readonly Option<string?> _policy;
     private readonly Option<string?> _workdir = new("--workdir") { Description = "Working directory, read-write inside (default: the current directory)." };
     private readonly Option<string[]> _env = new("--env") { Description = "K=V for the command (repeatable; the host environment is not passed through)." };
     private readonly Option<string[]> _secret = new("--secret") { Description = "NAME=@file or NAME=env:VAR: a secret for 'inject', given to the proxy only (repeatable)." };
@@ -40,6 +40,25 @@ internal sealed class SandboxSessionOptions
     private readonly Option<string?> _memory = new("--memory") { Description = "Memory limit, e.g. 512M, 2G (reported if it cannot be applied)." };
     private readonly Option<string?> _pids = new("--pids") { Description = "Process limit (reported if it cannot be applied)." };
     private readonly Option<string?> _cpus = new("--cpus") { Description = "CPU limit in cores, e.g. 0.5 (reported if it cannot be applied)." };
+
+    /// <summary>The options; <paramref name="policyRequired"/> false when another source (a gateway's stored policy) may stand in for <c>--policy</c>.</summary>
+    public SandboxSessionOptions(bool policyRequired = true) =>
+        _policy = new Option<string?>("--policy") { Description = "The policy file.", Required = policyRequired };
+
+    /// <summary>The <c>--policy</c> file, if given.</summary>
+    public string? PolicyPath(ParseResult parse) => parse.GetValue(_policy);
+
+    /// <summary>The <c>--env</c> pairs as given.</summary>
+    public string[] EnvironmentPairs(ParseResult parse) => parse.GetValue(_env) ?? [];
+
+    /// <summary>The <c>--secret</c> specs as given.</summary>
+    public string[] SecretSpecs(ParseResult parse) => parse.GetValue(_secret) ?? [];
+
+    /// <summary>The options given that only a local sandbox understands (its workdir, limits, the proxy's resolve and roots).</summary>
+    public IEnumerable<string> LocalOnlyGiven(ParseResult parse) =>
+        new Option[] { _workdir, _resolve, _upstreamCa, _memory, _pids, _cpus }
+            .Where(o => parse.GetResult(o) is { Implicit: false })
+            .Select(o => o.Name);
 
     public void AddTo(Command command)
     {
@@ -60,7 +79,11 @@ internal sealed class SandboxSessionOptions
             return false;
         }
 
-        var policyPath = parse.GetRequiredValue(_policy);
+        if (parse.GetValue(_policy) is not { } policyPath)
+        {
+            return Usage("--policy FILE is required");
+        }
+
         var loaded = PolicyLoader.LoadFile(policyPath);
         foreach (var diagnostic in loaded.Diagnostics)
         {

@@ -52,6 +52,10 @@ internal sealed class DriverSelection
         command.Options.Add(_workload);
     }
 
+    /// <summary>Whether the command line names a driver or any of its options (which a gateway's sandboxes do not take).</summary>
+    public bool AnyGiven(ParseResult parse) =>
+        new Option[] { _driver, _kubeconfig, _namespace, _image, _topology, _workload }.Any(o => parse.GetResult(o) is { Implicit: false });
+
     /// <summary>The driver the command line names.</summary>
     /// <exception cref="SandboxException">The Kubernetes configuration cannot be read.</exception>
     public ISandboxDriver Create(ParseResult parse)

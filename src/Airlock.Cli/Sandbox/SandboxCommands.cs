@@ -2,45 +2,75 @@ using System.Collections.Immutable;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Airlock.Cli.Console;
+using Airlock.Cli.Proxy;
+using Airlock.Cli.Remote;
 using Airlock.Cli.Run;
+using Airlock.Client;
 using Airlock.Proxy.Events;
 using Airlock.Sandboxes;
 using Airlock.Sandboxes.Limits;
 using Airlock.Sandboxes.Local;
+using ExecRequest = Airlock.Sandboxes.ExecRequest;
+using SandboxState = Airlock.Sandboxes.SandboxState;
 
 namespace Airlock.Cli.Sandbox;
 
-/// <summary><c>airlock sandbox create|exec|cp|ls|rm|events</c>: long-lived sandboxes through a driver.</summary>
+/// <summary>
+/// <c>airlock sandbox create|exec|cp|ls|get|rm|events</c>: long-lived sandboxes through a driver, or through a gateway's
+/// API with <c>--server</c> or <c>AIRLOCK_SERVER</c>.
+/// </summary>
 internal static class SandboxCommands
 {
-    public static Command Create(TextWriter stdout, TextWriter stderr)
+    public static Command Create(TextWriter stdout, TextWriter stderr, Func<string, string?> environment)
     {
-        var sandbox = new Command("sandbox", "Long-lived sandboxes: create one, run commands and copy files in it, remove it.")
+        var sandbox = new Command("sandbox", "Long-lived sandboxes: create one, run commands and copy files in it, remove it (locally, or on a gateway with --server).")
         {
-            CreateCommand(stdout, stderr),
-            ExecCommand(stdout, stderr),
-            CopyCommand(stdout, stderr),
-            ListCommand(stdout, stderr),
-            RemoveCommand(stdout, stderr),
-            EventsCommand(stdout, stderr),
+            CreateCommand(stdout, stderr, environment),
+            ExecCommand(stdout, stderr, environment),
+            CopyCommand(stdout, stderr, environment),
+            ListCommand(stdout, stderr, environment),
+            GetCommand(stdout, stderr, environment),
+            RemoveCommand(stdout, stderr, environment),
+            EventsCommand(stdout, stderr, environment),
         };
         return sandbox;
     }
 
-    private static Command CreateCommand(TextWriter stdout, TextWriter stderr)
+    private static Command CreateCommand(TextWriter stdout, TextWriter stderr, Func<string, string?> environment)
     {
         var driver = new DriverSelection();
-        var session = new SandboxSessionOptions();
+        var gateway = new GatewayOptions(environment);
+        var session = new SandboxSessionOptions(policyRequired: false);
         var ttl = new Option<TimeSpan?>("--ttl") { Description = "Delete the sandbox this long after creation, e.g. 30m, 8h.", CustomParser = Durations.Parse };
+        var idle = new Option<string?>("--idle-timeout") { Description = "gateway: delete the sandbox after this long without activity, e.g. 30m." };
+        var labels = new Option<string[]>("--label") { Description = "gateway: K=V to find the sandbox by (repeatable)." };
+        var policyName = new Option<string?>("--policy-name") { Description = "gateway: a stored policy (airlock policy push) instead of --policy." };
+        var policyVersion = new Option<int?>("--policy-version") { Description = "gateway: the stored policy's version (default: its latest)." };
         var output = OutputOption();
-        var command = new Command("create", "Create a sandbox and print its id.")
+        var command = new Command("create", "Create a sandbox and print its id once it is ready.")
         {
-            ttl, output,
+            ttl, idle, labels, policyName, policyVersion, output,
         };
         session.AddTo(command);
         driver.AddTo(command);
+        gateway.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (gateway.IsRemote(parse))
+            {
+                var request = RemoteCreateRequest(parse, driver, session, ttl, idle, labels, policyName, policyVersion, stderr, out var refused);
+                return request is null
+                    ? refused
+                    : await RemoteCall.RunAsync(gateway, parse, "sandbox create", IsJson(parse, output), stdout, stderr, client => RemoteSandboxes.CreateAsync(client, request, IsJson(parse, output), stdout, stderr, cancellationToken), cancellationToken, session.PolicyPath(parse)).ConfigureAwait(false);
+            }
+
+            if (new Option[] { idle, labels, policyName, policyVersion }.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } remoteOnly)
+            {
+                stderr.WriteLine($"airlock sandbox create: {remoteOnly.Name} needs a gateway (--server or {AirlockClient.ServerVariable})");
+                return ExitCodes.Usage;
+            }
+
             if (!session.TryRead(parse, "sandbox create", stderr, out var read, out var failure))
             {
                 return failure;
@@ -86,9 +116,12 @@ internal static class SandboxCommands
         return command;
     }
 
-    private static Command ExecCommand(TextWriter stdout, TextWriter stderr)
+    private static Command ExecCommand(TextWriter stdout, TextWriter stderr, Func<string, string?> environment)
     {
         var driver = new DriverSelection();
+        var gateway = new GatewayOptions(environment);
+        var timeout = new Option<string?>("--timeout") { Description = "gateway: kill the command after this long, e.g. 30s (default and at most 10m)." };
+        var output = OutputOption();
         var id = new Argument<string>("SANDBOX") { Description = "The sandbox id." };
         var env = new Option<string[]>("--env") { Description = "K=V for this command (repeatable)." };
         var workdir = new Option<string?>("--workdir") { Description = "Working directory inside (default: the sandbox's workdir)." };
@@ -96,28 +129,69 @@ internal static class SandboxCommands
         var argv = new Argument<string[]>("COMMAND") { Description = "The command and its arguments (after --).", Arity = ArgumentArity.OneOrMore };
         var command = new Command("exec", "Run a command in a sandbox; its output streams here and its exit code is airlock's.")
         {
-            env, workdir, interactive, id, argv,
+            env, workdir, interactive, timeout, output, id, argv,
         };
         driver.AddTo(command);
+        gateway.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
-            if (!SandboxSessionOptions.TryParseEnvironment(parse.GetValue(env) ?? [], out var environment, out var envError))
+            if (!SandboxSessionOptions.TryParseEnvironment(parse.GetValue(env) ?? [], out var variables, out var envError))
             {
                 stderr.WriteLine($"airlock sandbox exec: --env: {envError}");
                 return ExitCodes.Usage;
             }
 
+            var json = IsJson(parse, output);
+            if (gateway.IsRemote(parse))
+            {
+                if (driver.AnyGiven(parse))
+                {
+                    return DriverWithGateway("sandbox exec", stderr);
+                }
+
+                var request = new ExecCommandRequest
+                {
+                    Command = parse.GetRequiredValue(argv),
+                    Env = variables,
+                    Workdir = parse.GetValue(workdir),
+                    Timeout = parse.GetValue(timeout),
+
+                    // The API takes standard input as text, whole.
+                    Stdin = parse.GetValue(interactive) ? await System.Console.In.ReadToEndAsync(cancellationToken).ConfigureAwait(false) : null,
+                };
+                return await RemoteCall.RunAsync(
+                    gateway, parse, "sandbox exec", json, stdout, stderr,
+                    client => RemoteSandboxes.ExecAsync(client, parse.GetRequiredValue(id), request, json, Bytes(stdout), Bytes(stderr), stdout, stderr, cancellationToken),
+                    cancellationToken).ConfigureAwait(false);
+            }
+
+            if (parse.GetResult(timeout) is { Implicit: false })
+            {
+                stderr.WriteLine($"airlock sandbox exec: --timeout needs a gateway (--server or {AirlockClient.ServerVariable})");
+                return ExitCodes.Usage;
+            }
+
+            using var capturedOut = json ? new MemoryStream() : null;
+            using var capturedErr = json ? new MemoryStream() : null;
             var streams = new ExecStreams(
                 parse.GetValue(interactive) ? System.Console.OpenStandardInput() : null,
-                Bytes(stdout),
-                Bytes(stderr));
+                capturedOut ?? Bytes(stdout),
+                capturedErr ?? Bytes(stderr));
             try
             {
-                return await driver.Create(parse).ExecAsync(
+                var exit = await driver.Create(parse).ExecAsync(
                     parse.GetRequiredValue(id),
-                    new ExecRequest { Command = parse.GetRequiredValue(argv), Environment = environment, WorkingDirectory = parse.GetValue(workdir) },
+                    new ExecRequest { Command = parse.GetRequiredValue(argv), Environment = variables, WorkingDirectory = parse.GetValue(workdir) },
                     streams,
                     cancellationToken).ConfigureAwait(false);
+                if (json)
+                {
+                    stdout.WriteLine(JsonSerializer.Serialize(
+                        new RemoteExecOutput(System.Text.Encoding.UTF8.GetString(capturedOut!.ToArray()), System.Text.Encoding.UTF8.GetString(capturedErr!.ToArray()), exit, false, null),
+                        RemoteJson.Default.RemoteExecOutput));
+                }
+
+                return exit;
             }
             catch (Exception e) when (e is SandboxException or IOException)
             {
@@ -145,20 +219,53 @@ internal static class SandboxCommands
         return command;
     }
 
-    private static Command CopyCommand(TextWriter stdout, TextWriter stderr)
+    private static Command CopyCommand(TextWriter stdout, TextWriter stderr, Func<string, string?> environment)
     {
         var driver = new DriverSelection();
+        var gateway = new GatewayOptions(environment);
+        var output = OutputOption();
         var source = new Argument<string>("SOURCE") { Description = "A local file, or SANDBOX:PATH." };
         var destination = new Argument<string>("DEST") { Description = "SANDBOX:PATH, or a local file ('-' for standard output)." };
         var command = new Command("cp", "Copy a file into or out of a sandbox (paths inside are confined to its workdir, /tmp and read_write paths).")
         {
-            source, destination,
+            source, destination, output,
         };
         driver.AddTo(command);
+        gateway.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var from = parse.GetRequiredValue(source);
             var to = parse.GetRequiredValue(destination);
+            var json = IsJson(parse, output);
+            if (gateway.IsRemote(parse))
+            {
+                if (driver.AnyGiven(parse))
+                {
+                    return DriverWithGateway("sandbox cp", stderr);
+                }
+
+                return await RemoteCall.RunAsync(
+                    gateway, parse, "sandbox cp", json, stdout, stderr,
+                    async client =>
+                    {
+                        try
+                        {
+                            return (SplitRemote(from), SplitRemote(to)) switch
+                            {
+                                (null, var (id, path)) => await RemoteSandboxes.UploadAsync(client, from, id, path, json, stdout, cancellationToken).ConfigureAwait(false),
+                                (var (id, path), null) => await RemoteSandboxes.DownloadAsync(client, id, path, to, Bytes(stdout), json, stdout, cancellationToken).ConfigureAwait(false),
+                                _ => CopyUsage(stderr),
+                            };
+                        }
+                        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                        {
+                            stderr.WriteLine($"airlock sandbox cp: {e.Message}");
+                            return ExitCodes.SandboxFailed;
+                        }
+                    },
+                    cancellationToken).ConfigureAwait(false);
+            }
+
             try
             {
                 var sandboxes = driver.Create(parse);
@@ -169,6 +276,7 @@ internal static class SandboxCommands
                     {
                         var mode = File.GetUnixFileMode(from);
                         await sandboxes.UploadAsync(id, path, file, mode, cancellationToken).ConfigureAwait(false);
+                        WriteCopied(json, stdout, from, to, file.Length);
                     }
 
                     return ExitCodes.Success;
@@ -202,11 +310,11 @@ internal static class SandboxCommands
                         File.Delete(partial);
                     }
 
+                    WriteCopied(json, stdout, from, target, new FileInfo(target).Length);
                     return ExitCodes.Success;
                 }
 
-                stderr.WriteLine("airlock sandbox cp: exactly one of SOURCE and DEST must be SANDBOX:PATH");
-                return ExitCodes.Usage;
+                return CopyUsage(stderr);
             }
             catch (SandboxException e)
             {
@@ -222,14 +330,30 @@ internal static class SandboxCommands
         return command;
     }
 
-    private static Command ListCommand(TextWriter stdout, TextWriter stderr)
+    private static Command ListCommand(TextWriter stdout, TextWriter stderr, Func<string, string?> environment)
     {
         var driver = new DriverSelection();
+        var gateway = new GatewayOptions(environment);
         var output = OutputOption();
-        var command = new Command("ls", "List sandboxes.") { output };
+        var all = new Option<bool>("--all", "-a") { Description = "gateway: deleted sandboxes too (the gateway keeps their records)." };
+        var command = new Command("ls", "List sandboxes.") { all, output };
         driver.AddTo(command);
+        gateway.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (gateway.IsRemote(parse))
+            {
+                return driver.AnyGiven(parse)
+                    ? DriverWithGateway("sandbox ls", stderr)
+                    : await RemoteCall.RunAsync(gateway, parse, "sandbox ls", IsJson(parse, output), stdout, stderr, client => RemoteSandboxes.ListAsync(client, parse.GetValue(all), IsJson(parse, output), stdout, stderr, cancellationToken), cancellationToken).ConfigureAwait(false);
+            }
+
+            if (parse.GetValue(all))
+            {
+                stderr.WriteLine($"airlock sandbox ls: --all needs a gateway (--server or {AirlockClient.ServerVariable}); ls already shows every local sandbox");
+                return ExitCodes.Usage;
+            }
+
             IReadOnlyList<SandboxInfo> sandboxes;
             try
             {
@@ -257,31 +381,95 @@ internal static class SandboxCommands
             {
                 s.Id,
                 s.State == SandboxState.Running ? "running" : "exited",
-                Age(DateTimeOffset.UtcNow - s.CreatedAt),
-                s.ExpiresAt is { } expires ? Age(expires - DateTimeOffset.UtcNow) : "-",
+                TextTable.Age(DateTimeOffset.UtcNow - s.CreatedAt),
+                s.ExpiresAt is { } expires ? TextTable.Age(expires - DateTimeOffset.UtcNow) : "-",
                 s.WorkDirectory,
                 Path.GetFileName(s.PolicySource),
-            }).Prepend(["ID", "STATE", "AGE", "EXPIRES IN", "WORKDIR", "POLICY"]).ToList();
-            var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
-            foreach (var row in rows)
-            {
-                stdout.WriteLine(string.Join("  ", row.Select((cell, c) => c == row.Length - 1 ? cell : cell.PadRight(widths[c]))));
-            }
+            });
+            TextTable.Write(stdout, ["ID", "STATE", "AGE", "EXPIRES IN", "WORKDIR", "POLICY"], rows);
 
             return ExitCodes.Success;
         });
         return command;
     }
 
-    private static Command RemoveCommand(TextWriter stdout, TextWriter stderr)
+    private static Command GetCommand(TextWriter stdout, TextWriter stderr, Func<string, string?> environment)
     {
         var driver = new DriverSelection();
-        var ids = new Argument<string[]>("SANDBOX") { Description = "Sandbox ids.", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("rm", "Stop sandboxes and remove them (their events are kept).") { ids };
+        var gateway = new GatewayOptions(environment);
+        var output = OutputOption();
+        var id = new Argument<string>("SANDBOX") { Description = "The sandbox id." };
+        var command = new Command("get", "Show one sandbox.") { output, id };
         driver.AddTo(command);
+        gateway.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
+            var json = IsJson(parse, output);
+            if (gateway.IsRemote(parse))
+            {
+                return driver.AnyGiven(parse)
+                    ? DriverWithGateway("sandbox get", stderr)
+                    : await RemoteCall.RunAsync(gateway, parse, "sandbox get", json, stdout, stderr, client => RemoteSandboxes.GetAsync(client, parse.GetRequiredValue(id), json, stdout, cancellationToken), cancellationToken).ConfigureAwait(false);
+            }
+
+            SandboxInfo? info;
+            try
+            {
+                info = await driver.Create(parse).GetAsync(parse.GetRequiredValue(id), cancellationToken).ConfigureAwait(false);
+            }
+            catch (SandboxException e)
+            {
+                stderr.WriteLine($"airlock sandbox get: {e.Message}");
+                return ExitCodes.SandboxFailed;
+            }
+
+            if (info is null)
+            {
+                stderr.WriteLine($"airlock sandbox get: no sandbox '{parse.GetRequiredValue(id)}'");
+                return ExitCodes.SandboxFailed;
+            }
+
+            var description = Describe(info);
+            if (json)
+            {
+                stdout.WriteLine(JsonSerializer.Serialize(description, CliJson.Default.SandboxDescription));
+                return ExitCodes.Success;
+            }
+
+            stdout.WriteLine($"id:       {description.Id}");
+            stdout.WriteLine($"state:    {description.State}");
+            stdout.WriteLine($"driver:   {description.Driver}");
+            stdout.WriteLine($"policy:   {description.Policy}");
+            stdout.WriteLine($"workdir:  {description.WorkDirectory}");
+            stdout.WriteLine($"created:  {description.CreatedAt.ToString("u", CultureInfo.InvariantCulture)}");
+            stdout.WriteLine($"expires:  {description.ExpiresAt?.ToString("u", CultureInfo.InvariantCulture) ?? "-"}");
+            stdout.WriteLine($"events:   {description.Events}");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command RemoveCommand(TextWriter stdout, TextWriter stderr, Func<string, string?> environment)
+    {
+        var driver = new DriverSelection();
+        var gateway = new GatewayOptions(environment);
+        var output = OutputOption();
+        var ids = new Argument<string[]>("SANDBOX") { Description = "Sandbox ids.", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("rm", "Stop sandboxes and remove them (their events are kept).") { output, ids };
+        driver.AddTo(command);
+        gateway.AddTo(command);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var json = IsJson(parse, output);
+            if (gateway.IsRemote(parse))
+            {
+                return driver.AnyGiven(parse)
+                    ? DriverWithGateway("sandbox rm", stderr)
+                    : await RemoteCall.RunAsync(gateway, parse, "sandbox rm", json, stdout, stderr, client => RemoteSandboxes.RemoveAsync(client, parse.GetRequiredValue(ids), json, stdout, stderr, cancellationToken), cancellationToken).ConfigureAwait(false);
+            }
+
             var exit = ExitCodes.Success;
+            var deleted = new List<string>();
             try
             {
                 var sandboxes = driver.Create(parse);
@@ -289,7 +477,11 @@ internal static class SandboxCommands
                 {
                     if (await sandboxes.DeleteAsync(id, cancellationToken).ConfigureAwait(false))
                     {
-                        stdout.WriteLine(id);
+                        deleted.Add(id);
+                        if (!json)
+                        {
+                            stdout.WriteLine(id);
+                        }
                     }
                     else
                     {
@@ -304,20 +496,37 @@ internal static class SandboxCommands
                 return ExitCodes.SandboxFailed;
             }
 
+            if (json)
+            {
+                stdout.WriteLine(JsonSerializer.Serialize(new RemoteRemoveOutput(deleted), RemoteJson.Default.RemoteRemoveOutput));
+            }
+
             return exit;
         });
         return command;
     }
 
-    private static Command EventsCommand(TextWriter stdout, TextWriter stderr)
+    private static Command EventsCommand(TextWriter stdout, TextWriter stderr, Func<string, string?> environment)
     {
         var driver = new DriverSelection();
+        var gateway = new GatewayOptions(environment);
+        var output = OutputOption();
         var id = new Argument<string>("SANDBOX") { Description = "The sandbox id." };
         var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing events as they happen, until the sandbox is removed." };
-        var command = new Command("events", "Print a sandbox's egress events as NDJSON.") { follow, id };
+        var command = new Command("events", "Print a sandbox's egress events (local: NDJSON; gateway: one line each, NDJSON with --output json).") { follow, output, id };
+        command.Aliases.Add("logs");
         driver.AddTo(command);
+        gateway.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (gateway.IsRemote(parse))
+            {
+                var json = IsJson(parse, output);
+                return driver.AnyGiven(parse)
+                    ? DriverWithGateway("sandbox logs", stderr)
+                    : await RemoteCall.RunAsync(gateway, parse, "sandbox logs", json, stdout, stderr, client => RemoteSandboxes.LogsAsync(client, parse.GetRequiredValue(id), parse.GetValue(follow), json, stdout, cancellationToken), cancellationToken).ConfigureAwait(false);
+            }
+
             try
             {
                 await foreach (var egressEvent in driver.Create(parse).EventsAsync(parse.GetRequiredValue(id), parse.GetValue(follow), cancellationToken).ConfigureAwait(false))
@@ -347,12 +556,119 @@ internal static class SandboxCommands
         return string.Empty;
     }
 
-    private static Option<string> OutputOption() => new("--output", "-o")
+    internal static Option<string> OutputOption() => new("--output", "-o")
     {
         Description = "text or json.",
         DefaultValueFactory = _ => "text",
         CustomParser = result => result.Tokens is [{ Value: "text" or "json" } token] ? token.Value : result.Tokens.Count == 0 ? "text" : Fail(result, "--output is text or json"),
     };
+
+    private static bool IsJson(ParseResult parse, Option<string> output) => parse.GetValue(output) == "json";
+
+    private static int DriverWithGateway(string verb, TextWriter stderr)
+    {
+        stderr.WriteLine($"airlock {verb}: --driver and its options are for sandboxes run from here; a gateway (--server or {AirlockClient.ServerVariable}) runs its own driver");
+        return ExitCodes.Usage;
+    }
+
+    private static int CopyUsage(TextWriter stderr)
+    {
+        stderr.WriteLine("airlock sandbox cp: exactly one of SOURCE and DEST must be SANDBOX:PATH");
+        return ExitCodes.Usage;
+    }
+
+    private static void WriteCopied(bool json, TextWriter stdout, string source, string destination, long bytes)
+    {
+        if (json)
+        {
+            stdout.WriteLine(JsonSerializer.Serialize(new RemoteCopyOutput(source, destination, bytes), RemoteJson.Default.RemoteCopyOutput));
+        }
+    }
+
+    /// <summary>
+    /// The request for a gateway's <c>sandbox create</c>, or null after printing why not: the options only a local
+    /// sandbox takes are refused, the policy file is read here and sent as text.
+    /// </summary>
+    private static CreateSandboxRequest? RemoteCreateRequest(
+        ParseResult parse,
+        DriverSelection driver,
+        SandboxSessionOptions session,
+        Option<TimeSpan?> ttl,
+        Option<string?> idle,
+        Option<string[]> labels,
+        Option<string?> policyName,
+        Option<int?> policyVersion,
+        TextWriter stderr,
+        out int failure)
+    {
+        failure = ExitCodes.Usage;
+        CreateSandboxRequest? Usage(string message)
+        {
+            stderr.WriteLine($"airlock sandbox create: {message}");
+            return null;
+        }
+
+        if (driver.AnyGiven(parse))
+        {
+            DriverWithGateway("sandbox create", stderr);
+            return null;
+        }
+
+        if (session.LocalOnlyGiven(parse).FirstOrDefault() is { } localOnly)
+        {
+            return Usage($"{localOnly} is for sandboxes run from here; a gateway's sandbox gets a fresh workdir, and its limits and proxy settings are the gateway's");
+        }
+
+        var file = session.PolicyPath(parse);
+        var name = parse.GetValue(policyName);
+        if ((file is null) == (name is null))
+        {
+            return Usage("give exactly one of --policy FILE and --policy-name NAME (a stored policy: airlock policy push)");
+        }
+
+        string? text = null;
+        if (file is not null)
+        {
+            try
+            {
+                text = File.ReadAllText(file);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                failure = ExitCodes.InvalidPolicy;
+                return Usage($"--policy: {e.Message}");
+            }
+        }
+
+        if (!SandboxSessionOptions.TryParseEnvironment(session.EnvironmentPairs(parse), out var variables, out var envError))
+        {
+            return Usage($"--env: {envError}");
+        }
+
+        if (!SecretSources.TryRead(session.SecretSpecs(parse), out var secrets, out var secretError))
+        {
+            return Usage($"--secret: {secretError}");
+        }
+
+        if (!SandboxSessionOptions.TryParseEnvironment(parse.GetValue(labels) ?? [], out var labelPairs, out var labelError))
+        {
+            return Usage($"--label: {labelError}");
+        }
+
+        return new CreateSandboxRequest
+        {
+            Policy = text,
+            PolicyName = name,
+            PolicyVersion = parse.GetValue(policyVersion),
+            Env = variables.Count == 0 ? null : variables,
+            Secrets = secrets.Count == 0 ? null : secrets,
+
+            // The gateway reads the duration as written (30m, 8h) and names the field when it is wrong.
+            Ttl = parse.GetResult(ttl) is { Implicit: false, Tokens: [var token] } ? token.Value : null,
+            IdleTimeout = parse.GetValue(idle),
+            Labels = labelPairs.Count == 0 ? null : labelPairs,
+        };
+    }
 
     private static (string Id, string Path)? SplitRemote(string value)
     {
@@ -379,15 +695,6 @@ internal static class SandboxCommands
         info.PolicySource,
         info.EventsPath,
         [.. info.Limits.Select(l => new LimitDescription(l.Name, l.Requested, l.Mechanism, l.Detail))]);
-
-    private static string Age(TimeSpan span) => span switch
-    {
-        { TotalSeconds: < 0 } => "0s",
-        { TotalMinutes: < 1 } => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalSeconds}s"),
-        { TotalHours: < 1 } => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalMinutes}m"),
-        { TotalDays: < 2 } => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalHours}h"),
-        _ => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalDays}d"),
-    };
 
     /// <summary>The command's raw bytes: the process's own stream for the console, an adapter for a test's writer.</summary>
     private static Stream Bytes(TextWriter writer) =>

@@ -224,6 +224,30 @@ public sealed class LocalSandboxTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Get_and_json_output_describe_a_local_sandbox_and_gateway_only_options_are_refused()
+    {
+        var id = await CreateAsync("current");
+
+        var get = await CliAsync("current", ["sandbox", "get", id, "--output", "json"]);
+        var text = await CliAsync("current", ["sandbox", "get", id]);
+        var exec = await CliAsync("current", ["sandbox", "exec", "--output", "json", id, "--", "sh", "-c", "printf out; printf err >&2; exit 4"]);
+        var all = await CliAsync("current", ["sandbox", "ls", "--all"]);
+        var timeout = await CliAsync("current", ["sandbox", "exec", "--timeout", "5s", id, "--", "true"]);
+        var removed = await CliAsync("current", ["sandbox", "rm", "--output", "json", id]);
+        var gone = await CliAsync("current", ["sandbox", "get", id]);
+
+        var view = JsonDocument.Parse(get.Stdout).RootElement;
+        Assert.Equal((0, id, "running", "local", Workdir(id)), (get.ExitCode, view.GetProperty("id").GetString(), view.GetProperty("state").GetString(), view.GetProperty("driver").GetString(), view.GetProperty("workdir").GetString()));
+        Assert.Contains("state:    running", text.Stdout, StringComparison.Ordinal);
+        var result = JsonDocument.Parse(exec.Stdout).RootElement;
+        Assert.Equal((4, "out", "err", 4), (exec.ExitCode, result.GetProperty("stdout").GetString(), result.GetProperty("stderr").GetString(), result.GetProperty("exit").GetInt32()));
+        Assert.Equal((1, true), (all.ExitCode, all.Stderr.Contains("--all needs a gateway", StringComparison.Ordinal)));
+        Assert.Equal((1, true), (timeout.ExitCode, timeout.Stderr.Contains("--timeout needs a gateway", StringComparison.Ordinal)));
+        Assert.Equal((0, $"{{\"deleted\":[\"{id}\"]}}\n"), (removed.ExitCode, removed.Stdout));
+        Assert.Equal((125, true), (gone.ExitCode, gone.Stderr.Contains($"no sandbox '{id}'", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task Bad_requests_get_readable_errors_not_crashes()
     {
         var policy = Path.Combine(_directory.FullName, "bad.yaml");
