@@ -522,13 +522,15 @@
     const bottom = 18;
     const plotHeight = height - bottom - 6;
     const slot = (width - left) / BUCKETS;
-    const max = Math.max(1, ...buckets.map((b) => b.allow + b.deny + b.pending));
+    // An even top of at least 2, so the axis labels (0, half, top) are whole numbers.
+    const highest = Math.max(...buckets.map((b) => b.allow + b.deny + b.pending));
+    const max = Math.max(2, highest + (highest % 2));
     const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': 'Requests over time by decision' });
     for (const fraction of [0, 0.5, 1]) {
       const y = 6 + plotHeight * (1 - fraction);
       chart.append(svg('line', { x1: left, x2: width, y1: y, y2: y, class: 'grid' }));
       const label = svg('text', { x: left - 4, y: y + 4, class: 'axis', 'text-anchor': 'end' });
-      label.textContent = String(Math.round(max * fraction));
+      label.textContent = String(max * fraction);
       chart.append(label);
     }
 
