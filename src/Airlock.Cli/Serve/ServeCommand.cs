@@ -74,7 +74,12 @@ internal static class ServeCommand
             {
                 host = await GatewayHost.StartAsync(
                     settings,
-                    new GatewayHostOptions { LocalDriver = new LocalDriverOptions { StateDirectory = LocalDriverOptions.DefaultStateDirectory(), AirlockCommand = RunCommand.SelfCommand() } },
+                    new GatewayHostOptions
+                    {
+                        // Its own state directory: the gateway deletes sandboxes it has no record of, never `airlock sandbox create`'s.
+                        LocalDriver = new LocalDriverOptions { StateDirectory = Path.Combine(LocalDriverOptions.DefaultStateDirectory(), "gateway"), AirlockCommand = RunCommand.SelfCommand() },
+                        BootstrapAdminToken = Environment.GetEnvironmentVariable("AIRLOCK_BOOTSTRAP_ADMIN_TOKEN"),
+                    },
                     cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is SandboxException or SocketException or IOException or Airlock.Server.Store.StoreException)

@@ -46,6 +46,12 @@ internal static class TokenCommand
                 return ExitCodes.SandboxFailed;
             }
         });
-        return new Command("token", "API tokens for the gateway (airlock serve).") { create };
+        var generate = new Command("generate", "Print a new token without storing it: the value for AIRLOCK_BOOTSTRAP_ADMIN_TOKEN, which airlock serve imports as an admin token on start.");
+        generate.SetAction(async (_, _) =>
+        {
+            await stdout.WriteLineAsync(TokenCommands.Generate()).ConfigureAwait(false);
+            return ExitCodes.Success;
+        });
+        return new Command("token", "API tokens for the gateway (airlock serve).") { create, generate };
     }
 }

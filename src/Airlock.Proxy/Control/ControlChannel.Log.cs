@@ -98,6 +98,9 @@ public sealed partial class ControlChannel
             return text.Length > MaxPrintable ? builder.Append('…').ToString() : builder.ToString();
         }
 
+        [LoggerMessage(EventId = 140, Level = LogLevel.Warning, Message = "More than {MaxBytes} bytes of events await the control plane's acknowledgement; the oldest are no longer kept for resending")]
+        public static partial void UnackedTrimmed(ILogger logger, long maxBytes);
+
         [LoggerMessage(EventId = 120, Level = LogLevel.Error, Message = "The connection to {Endpoint} failed unexpectedly; reconnecting")]
         public static partial void ConnectionFaulted(ILogger logger, ControlEndpoint endpoint, Exception exception);
 

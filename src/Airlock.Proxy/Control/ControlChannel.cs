@@ -21,10 +21,10 @@ namespace Airlock.Proxy.Control;
 /// spool. Publishers add to the queue while nothing is spooled and the queue has room; once one line went to
 /// the spool, every later line does too until the writer has replayed the spool to its end, so no line can
 /// overtake an older one.</para>
-/// <para>Delivery is at-least-once: a batch whose write failed is sent again on the next connection, and a
-/// crash during a replay replays the whole spool. The control plane de-duplicates by the event <c>id</c>.
-/// The wire protocol has no acknowledgement of events, so lines the kernel accepted before a plane crashed
-/// may be lost; a plane that shuts down by closing its sending side and reading to the end loses nothing.</para>
+/// <para>Delivery is at-least-once: event lines are kept until the plane acknowledges them as stored
+/// (<c>events.ack</c>) and the unacknowledged ones are sent again first on the next connection; a batch whose
+/// write failed is sent again, and a crash during a replay replays the whole spool. The control plane
+/// de-duplicates by the event <c>id</c>. A plane that never acknowledges gets no resends of what was written.</para>
 /// </remarks>
 public sealed partial class ControlChannel : IAsyncDisposable
 {
@@ -53,6 +53,18 @@ public sealed partial class ControlChannel : IAsyncDisposable
     private long _queuedBytes;
     private long _overflow;
     private volatile bool _connected;
+
+    // Event lines written on the current connection and not yet acknowledged as stored by the plane, oldest first;
+    // guarded by _ackGate (the writer adds, the reader removes). A plane that never acknowledges (an older one) gets
+    // the old at-most-once-per-write behaviour: at the end of its connection they are dropped, not resent.
+    private const long MaxUnackedBytes = 8 * 1024 * 1024;
+    private readonly Lock _ackGate = new();
+    private readonly Queue<byte[]> _unacked = new();
+    private long _unackedBytes;
+    private long _written;
+    private long _acked;
+    private long _ackedThrough;
+    private bool _unackedTrimmedLogged;
 
     // Owned by the writer task.
     private readonly List<byte[]> _unsent = [];
@@ -381,6 +393,13 @@ public sealed partial class ControlChannel : IAsyncDisposable
     {
         long generation = ++_generation;
         var stream = new NetworkStream(socket, ownsSocket: true);
+        lock (_ackGate)
+        {
+            _written = 0;
+            _acked = 0;
+            _ackedThrough = 0;
+        }
+
 
         // Hard stop (I/O error, protocol error, disposal timeout) cancels writes; soft stop (the plane closed
         // its side, the channel drains) only ends the wait for more to send, so a write in flight completes.
@@ -420,6 +439,7 @@ public sealed partial class ControlChannel : IAsyncDisposable
             await connection.CancelAsync().ConfigureAwait(false);
             await stream.DisposeAsync().ConfigureAwait(false);
             await reading.ConfigureAwait(false);
+            RequeueUnacked(link.PlaneAcks);
         }
 
         if (established)
@@ -458,6 +478,7 @@ public sealed partial class ControlChannel : IAsyncDisposable
             if (_batch.WrittenCount > 0)
             {
                 await WriteBatchAsync(link).ConfigureAwait(false);
+                Track(_unsent);
                 _unsent.Clear();
                 continue;
             }
@@ -537,6 +558,7 @@ public sealed partial class ControlChannel : IAsyncDisposable
 
         ReadOnlyMemory<byte> lines = _spool.PeekLines();
         await WriteAsync(link, lines).ConfigureAwait(false);
+        Track(SplitLines(lines.Span));
         lock (_gate)
         {
             _spool.Consume(lines.Length);
@@ -601,7 +623,7 @@ public sealed partial class ControlChannel : IAsyncDisposable
                     return;
                 }
 
-                await HandleLineAsync(line, link.Generation).ConfigureAwait(false);
+                await HandleLineAsync(line, link).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (link.Connection.IsCancellationRequested)
@@ -618,8 +640,9 @@ public sealed partial class ControlChannel : IAsyncDisposable
         }
     }
 
-    private async Task HandleLineAsync(ReadOnlyMemory<byte> line, long generation)
+    private async Task HandleLineAsync(ReadOnlyMemory<byte> line, ConnectionLink link)
     {
+        long generation = link.Generation;
         if (line.Span.Trim(" \t\r"u8).IsEmpty)
         {
             return;
@@ -645,6 +668,10 @@ public sealed partial class ControlChannel : IAsyncDisposable
                     Log.UnknownAskId(_logger, new Log.PlaneText(message.AskId));
                 }
 
+                break;
+            case PlaneMessageKind.EventsAck:
+                Acknowledge(message.Events);
+                link.PlaneAcks = true;
                 break;
             case PlaneMessageKind.PolicyUpdate:
                 string version = message.Version!;
@@ -674,6 +701,93 @@ public sealed partial class ControlChannel : IAsyncDisposable
             Log.PolicyHandlerFailed(_logger, new Log.PlaneText(version), ex);
             return PolicyUpdateResult.Rejected(["the proxy failed to apply the policy (internal error; see the proxy log)"]);
         }
+    }
+
+    /// <summary>Event lines the plane now has on the wire, kept until it says they are stored.</summary>
+    private void Track(IEnumerable<byte[]> lines)
+    {
+        lock (_ackGate)
+        {
+            foreach (byte[] line in lines)
+            {
+                _unacked.Enqueue(line);
+                _unackedBytes += line.Length;
+                _written++;
+            }
+
+            // The plane's ack can overtake the writer's bookkeeping (it read and stored the lines before the write
+            // call returned here).
+            DropAcknowledgedLocked();
+
+            // A plane that stores slower than this proxy sends (or never acknowledges) must not grow memory without
+            // bound: the oldest lines are let go (they were sent; only a plane crash now could lose them).
+            while (_unackedBytes > MaxUnackedBytes && _unacked.TryDequeue(out byte[]? oldest))
+            {
+                _unackedBytes -= oldest.Length;
+                _acked++;
+                if (!_unackedTrimmedLogged)
+                {
+                    _unackedTrimmedLogged = true;
+                    Log.UnackedTrimmed(_logger, MaxUnackedBytes);
+                }
+            }
+        }
+    }
+
+    /// <summary>The plane stored the first <paramref name="events"/> event lines of this connection.</summary>
+    private void Acknowledge(long events)
+    {
+        lock (_ackGate)
+        {
+            _ackedThrough = Math.Max(_ackedThrough, events);
+            DropAcknowledgedLocked();
+        }
+    }
+
+    private void DropAcknowledgedLocked()
+    {
+        while (_acked < _ackedThrough && _unacked.TryDequeue(out byte[]? stored))
+        {
+            _unackedBytes -= stored.Length;
+            _acked++;
+        }
+
+        if (_unacked.Count == 0)
+        {
+            _unackedTrimmedLogged = false;
+        }
+    }
+
+    /// <summary>
+    /// The connection ended: what the plane did not acknowledge goes back in front of the unsent lines, to be sent
+    /// again first (the plane de-duplicates by id). Lines sent to a plane that never acknowledges are let go.
+    /// </summary>
+    private void RequeueUnacked(bool planeAcks)
+    {
+        lock (_ackGate)
+        {
+            if (planeAcks && _unacked.Count > 0)
+            {
+                _unsent.InsertRange(0, _unacked);
+            }
+
+            _unacked.Clear();
+            _unackedBytes = 0;
+        }
+    }
+
+    private static List<byte[]> SplitLines(ReadOnlySpan<byte> lines)
+    {
+        var split = new List<byte[]>();
+        while (!lines.IsEmpty)
+        {
+            int end = lines.IndexOf((byte)'\n');
+            int length = end < 0 ? lines.Length : end + 1;
+            split.Add(lines[..length].ToArray());
+            lines = lines[length..];
+        }
+
+        return split;
     }
 
     /// <summary>After the writer stopped: queued and unconfirmed events go in front of the spool, for the next run.</summary>
@@ -754,6 +868,9 @@ public sealed partial class ControlChannel : IAsyncDisposable
         public CancellationTokenSource PeerClosed { get; } = peerClosed;
 
         public bool WriteTimedOut { get; set; }
+
+        /// <summary>The plane sent an <c>events.ack</c> on this connection: unacknowledged lines are resent after it.</summary>
+        public bool PlaneAcks { get; set; }
 
         public string? ReadProblem { get; set; }
     }

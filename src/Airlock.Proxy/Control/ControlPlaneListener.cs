@@ -283,6 +283,7 @@ public sealed partial class ControlPlaneListener : IAsyncDisposable
     {
         string? session = null;
         string reason = "the proxy closed the connection";
+        Task acks = Task.CompletedTask;
         try
         {
             var reader = new NdjsonLineReader(connection.Stream, ControlProtocol.MaxLineBytes);
@@ -303,6 +304,15 @@ public sealed partial class ControlPlaneListener : IAsyncDisposable
                 await _sink.OnConnectedAsync(greeting, _stopping.Token).ConfigureAwait(false);
             }
 
+            // Events are acknowledged once the sink has stored them; the first ack (of none) tells the proxy this
+            // plane acknowledges, so it keeps what it sent until then and resends it on the next connection.
+            if (!await connection.TryWriteAsync(ControlProtocol.SerializeEventsAck(0), _options.WriteTimeout, _stopping.Token).ConfigureAwait(false))
+            {
+                reason = "the proxy did not take the first acknowledgement";
+                return;
+            }
+
+            acks = Task.Run(() => AcknowledgeLoopAsync(connection));
             while (true)
             {
                 var (status, line) = await reader.ReadLineAsync(_stopping.Token).ConfigureAwait(false);
@@ -317,7 +327,10 @@ public sealed partial class ControlPlaneListener : IAsyncDisposable
                     return;
                 }
 
-                await DispatchAsync(session, line, _stopping.Token).ConfigureAwait(false);
+                if (await DispatchAsync(session, line, _stopping.Token).ConfigureAwait(false))
+                {
+                    connection.EventReceived();
+                }
             }
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
@@ -333,6 +346,7 @@ public sealed partial class ControlPlaneListener : IAsyncDisposable
         finally
         {
             connection.Abort();
+            await acks.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             _connections.TryRemove(connection, out _);
             if (session is not null)
             {
@@ -376,7 +390,8 @@ public sealed partial class ControlPlaneListener : IAsyncDisposable
         }
     }
 
-    private async ValueTask DispatchAsync(string session, ReadOnlyMemory<byte> line, CancellationToken cancellationToken)
+    /// <summary>Handles one line; true when it is an event line (counted for <c>events.ack</c>, whether or not it could be used).</summary>
+    private async ValueTask<bool> DispatchAsync(string session, ReadOnlyMemory<byte> line, CancellationToken cancellationToken)
     {
         string? type = TypeOf(line.Span);
         switch (type)
@@ -387,7 +402,7 @@ public sealed partial class ControlPlaneListener : IAsyncDisposable
                     waiting.TrySetResult(ack.Result);
                 }
 
-                return;
+                return false;
             case "ask.request":
                 if (ParseAsk(session, line.Span) is { } ask)
                 {
@@ -398,10 +413,10 @@ public sealed partial class ControlPlaneListener : IAsyncDisposable
                     Log.Malformed(_logger, session, "ask.request without ask_id, host or port");
                 }
 
-                return;
+                return false;
             case null or "hello":
                 Log.Malformed(_logger, session, type is null ? "a line without a type" : "a second hello");
-                return;
+                return false;
         }
 
         EgressEvent egressEvent;
@@ -412,17 +427,53 @@ public sealed partial class ControlPlaneListener : IAsyncDisposable
         catch (JsonException e)
         {
             Log.Malformed(_logger, session, e.Message);
-            return;
+            return true;
         }
 
         // The proxy names its own session in every event; one for another session is not this proxy's to send.
         if (!string.Equals(egressEvent.Session, session, StringComparison.Ordinal))
         {
             Log.Malformed(_logger, session, $"an event of session '{egressEvent.Session}' on session {session}'s connection");
-            return;
+            return true;
         }
 
         await _sink.OnEventAsync(session, egressEvent, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>Sends <c>events.ack</c> with the count of event lines the sink has stored, after each batch it stores.</summary>
+    private async Task AcknowledgeLoopAsync(ProxyConnection connection)
+    {
+        long acknowledged = 0;
+        try
+        {
+            while (!connection.Closed.IsCompleted)
+            {
+                long received = connection.EventsReceived;
+                if (received != acknowledged)
+                {
+                    var stored = _sink.WhenStoredAsync(_stopping.Token).AsTask();
+                    if (await Task.WhenAny(stored, connection.Closed).ConfigureAwait(false) != stored)
+                    {
+                        return;
+                    }
+
+                    await stored.ConfigureAwait(false);
+                    if (!await connection.TryWriteAsync(ControlProtocol.SerializeEventsAck(received), _options.WriteTimeout, _stopping.Token).ConfigureAwait(false))
+                    {
+                        return;
+                    }
+
+                    acknowledged = received;
+                }
+
+                await connection.WaitForEventsAsync(acknowledged, _stopping.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The plane is stopping: what was not acknowledged is resent to the next one.
+        }
     }
 
     private static string? TypeOf(ReadOnlySpan<byte> line)
@@ -548,6 +599,34 @@ public sealed partial class ControlPlaneListener : IAsyncDisposable
         public Task Closed => _closed.Task;
 
         public Task Finished { get; set; } = Task.CompletedTask;
+
+        private long _eventsReceived;
+        private TaskCompletionSource? _eventWaiter;
+
+        /// <summary>Event lines read on this connection so far.</summary>
+        public long EventsReceived => Interlocked.Read(ref _eventsReceived);
+
+        public void EventReceived()
+        {
+            Interlocked.Increment(ref _eventsReceived);
+            Interlocked.Exchange(ref _eventWaiter, null)?.TrySetResult();
+        }
+
+        /// <summary>Waits until more than <paramref name="seen"/> event lines were read, or the connection closes.</summary>
+        public async Task WaitForEventsAsync(long seen, CancellationToken cancellationToken)
+        {
+            while (EventsReceived == seen && !Closed.IsCompleted)
+            {
+                var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                Volatile.Write(ref _eventWaiter, waiter);
+                if (EventsReceived != seen)
+                {
+                    return;
+                }
+
+                await Task.WhenAny(waiter.Task, Closed).WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
 
         public async Task<bool> TryWriteAsync(byte[] line, TimeSpan timeout, CancellationToken cancellationToken)
         {

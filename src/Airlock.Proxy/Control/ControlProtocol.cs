@@ -18,6 +18,9 @@ internal enum PlaneMessageKind
 
     /// <summary><c>decision</c>.</summary>
     Decision,
+
+    /// <summary><c>events.ack</c>: the plane has stored the first <see cref="PlaneMessage.Events"/> event lines of this connection.</summary>
+    EventsAck,
 }
 
 /// <summary>One parsed line from the control plane.</summary>
@@ -28,6 +31,7 @@ internal enum PlaneMessageKind
 /// <param name="AskId">decision: the ask id.</param>
 /// <param name="Answer">decision: allow or deny, and the scope.</param>
 /// <param name="Error">Malformed: why; policy.update: what is wrong with the policy field.</param>
+/// <param name="Events">events.ack: how many event lines of this connection are stored.</param>
 internal readonly record struct PlaneMessage(
     PlaneMessageKind Kind,
     string? Type = null,
@@ -35,7 +39,8 @@ internal readonly record struct PlaneMessage(
     string? Policy = null,
     string? AskId = null,
     AskAnswer Answer = default,
-    string? Error = null)
+    string? Error = null,
+    long Events = 0)
 {
     public static PlaneMessage Malformed(string error, string? type = null) => new(PlaneMessageKind.Malformed, type, Error: error);
 }
@@ -158,11 +163,16 @@ internal static class ControlProtocol
         return output.WrittenSpan.ToArray();
     }
 
+    /// <summary><c>{"type":"events.ack","events":N}</c> and a line feed: the first N event lines of this connection are stored.</summary>
+    public static byte[] SerializeEventsAck(long events) =>
+        System.Text.Encoding.UTF8.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{{\"type\":\"events.ack\",\"events\":{events}}}\n"));
+
     /// <summary>Parses one line from the control plane. Never throws on bad input.</summary>
     public static PlaneMessage Parse(ReadOnlySpan<byte> line)
     {
         string? type = null, version = null, policy = null, askId = null, decision = null, scope = null;
         string? policyError = null;
+        long? events = null;
         try
         {
             var reader = new Utf8JsonReader(line, ReaderOptions);
@@ -176,6 +186,17 @@ internal static class ControlProtocol
             {
                 string name = reader.GetString()!;
                 reader.Read();
+                if (name == "events")
+                {
+                    if (!seen.Add(name) || reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out long count) || count < 0)
+                    {
+                        return PlaneMessage.Malformed("\"events\" must be a count, once", type);
+                    }
+
+                    events = count;
+                    continue;
+                }
+
                 bool known = name is "type" or "version" or "policy" or "ask_id" or "decision" or "scope";
                 if (!known)
                 {
@@ -231,6 +252,9 @@ internal static class ControlProtocol
             null => PlaneMessage.Malformed("the message has no \"type\""),
             "policy.update" => PolicyUpdate(version, policy, policyError),
             "decision" => Decision(askId, decision, scope),
+            "events.ack" => events is { } count
+                ? new PlaneMessage(PlaneMessageKind.EventsAck, type, Events: count)
+                : PlaneMessage.Malformed("events.ack needs \"events\": the count of stored event lines", type),
             _ => new PlaneMessage(PlaneMessageKind.Unknown, type),
         };
     }

@@ -21,8 +21,9 @@ public sealed record ProxyAsk(string Session, string AskId, string Conn, string 
 
 /// <summary>
 /// Where a <see cref="ControlPlaneListener"/> delivers what proxies send. Calls for one connection come one at a
-/// time and in order; an event is acknowledged to nobody, so a sink that must not lose events stores them before
-/// it returns (the proxy resends whatever a broken connection left unsent; the sink de-duplicates by event id).
+/// time and in order. Events are acknowledged to the proxy once <see cref="WhenStoredAsync"/> says they are
+/// stored; until then the proxy keeps them and resends them on its next connection, so the sink de-duplicates by
+/// event id.
 /// </summary>
 public interface IControlPlaneSink
 {
@@ -37,6 +38,13 @@ public interface IControlPlaneSink
 
     /// <summary>A proxy's connection ended.</summary>
     ValueTask OnDisconnectedAsync(string session, string reason);
+
+    /// <summary>
+    /// Completes when every event this sink has taken so far is stored durably; the listener then acknowledges them
+    /// to their proxies (<c>events.ack</c>), which until then keep them to resend. A sink that keeps events only in
+    /// memory has nothing to wait for.
+    /// </summary>
+    ValueTask WhenStoredAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }
 
 /// <summary>Egress events of a session, as a control plane collected them.</summary>

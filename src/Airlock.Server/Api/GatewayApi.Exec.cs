@@ -178,6 +178,9 @@ public sealed partial class GatewayApi
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         deadline.CancelAfter(timeout);
+
+        // A command is activity (for the idle timeout), at its start and at its end.
+        await store.TouchSandboxAsync(id, CancellationToken.None).ConfigureAwait(false);
         try
         {
             return (await driver.ExecAsync(id, exec, streams, deadline.Token).ConfigureAwait(false), null);
@@ -187,6 +190,10 @@ public sealed partial class GatewayApi
             return deadline.IsCancellationRequested
                 ? (null, $"timed out after {timeoutText ?? $"{MaxExecTimeout.TotalMinutes:0}m"}; the command was killed")
                 : (null, e.Message);
+        }
+        finally
+        {
+            await store.TouchSandboxAsync(id, CancellationToken.None).ConfigureAwait(false);
         }
     }
 

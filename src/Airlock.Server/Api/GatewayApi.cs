@@ -2,8 +2,10 @@ using System.Globalization;
 using System.Text;
 using Airlock.Policy.Loading;
 using Airlock.Sandboxes;
+using Airlock.Server.Approvals;
 using Airlock.Server.Auth;
 using Airlock.Server.Hosting;
+using Airlock.Server.Sessions;
 using Airlock.Server.Store;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -15,14 +17,15 @@ namespace Airlock.Server.Api;
 /// <summary>Where the API keeps a sandbox's working directory, and its defaults.</summary>
 /// <param name="WorkdirRoot">A 0700 directory of the gateway's own; each local sandbox gets a fresh directory under it.</param>
 /// <param name="DefaultTtl">A sandbox's lifetime when its request names none.</param>
-public sealed record GatewayApiOptions(string WorkdirRoot, TimeSpan DefaultTtl);
+/// <param name="RateLimiter">Admits requests per token (<c>token:ID</c>) and failed authentications per client address (<c>address:IP</c>).</param>
+public sealed record GatewayApiOptions(string WorkdirRoot, TimeSpan DefaultTtl, System.Threading.RateLimiting.PartitionedRateLimiter<string> RateLimiter);
 
 /// <summary>
 /// The REST API under <c>/v1</c>: bearer-token auth on everything but the probes, sandboxes (create, get, list,
 /// delete) and events (history with filters, and a live SSE stream that resumes from <c>Last-Event-ID</c>).
 /// Errors are Problem Details (RFC 9457); validation failures name each field.
 /// </summary>
-public sealed partial class GatewayApi(IServerStore store, ISandboxDriver driver, EventFeed feed, GatewayApiOptions options, ILogger logger)
+public sealed partial class GatewayApi(IServerStore store, ISandboxDriver driver, EventFeed feed, SessionPolicies policies, ApprovalDesk approvals, GatewayApiOptions options, ILogger logger)
 {
     private const string TokenItem = "airlock.token";
     private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(15);
@@ -43,11 +46,17 @@ public sealed partial class GatewayApi(IServerStore store, ISandboxDriver driver
         v1.MapGet("/events/stream", StreamEventsAsync).Produces(StatusCodes.Status200OK, contentType: "text/event-stream");
         MapExec(v1);
         MapPolicies(v1);
+        MapApprovals(v1);
     }
 
+    /// <summary>
+    /// Bearer auth and rate limits on the API (<c>/v1</c>) and its OpenAPI document; the probes and the dashboard's
+    /// static page are public (the page asks for a token and sends it with every API call). Requests are limited
+    /// per token, and failed authentications per client address, so guessing tokens is slow.
+    /// </summary>
     private async Task AuthenticateAsync(HttpContext context, RequestDelegate next)
     {
-        if (context.Request.Path == "/healthz" || context.Request.Path == "/readyz")
+        if (!context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal) && context.Request.Path != "/openapi.json")
         {
             await next(context).ConfigureAwait(false);
             return;
@@ -57,6 +66,18 @@ public sealed partial class GatewayApi(IServerStore store, ISandboxDriver driver
         var token = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
             ? await store.AuthenticateAsync(header[7..].Trim(), context.RequestAborted).ConfigureAwait(false)
             : null;
+        using var lease = options.RateLimiter.AttemptAcquire(token is null ? "address:" + context.Connection.RemoteIpAddress : "token:" + token.Id);
+        if (!lease.IsAcquired)
+        {
+            var retry = lease.TryGetMetadata(System.Threading.RateLimiting.MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(1);
+            context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            await Results.Problem(
+                statusCode: StatusCodes.Status429TooManyRequests,
+                title: "Too Many Requests",
+                detail: token is null ? "too many failed authentications from this address" : $"token {token.Id} sent more requests than its rate limit allows").ExecuteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
         if (token is null)
         {
             context.Response.Headers.WWWAuthenticate = "Bearer realm=\"airlock\"";
@@ -108,6 +129,13 @@ public sealed partial class GatewayApi(IServerStore store, ISandboxDriver driver
         }
 
         var id = SandboxIds.New();
+        if (policyName is null)
+        {
+            // An inline policy is the first version of the sandbox's own policy: hot reloads and session-wide
+            // approvals add versions to it, never to a policy other sandboxes share.
+            (policyName, policyVersion) = (id, await store.PutPolicyAsync(id, policyText!, context.RequestAborted).ConfigureAwait(false));
+        }
+
         var record = await store.CreateSandboxAsync(
             new NewSandbox
             {
@@ -125,7 +153,7 @@ public sealed partial class GatewayApi(IServerStore store, ISandboxDriver driver
         {
             Id = id,
             PolicyText = policyText!,
-            PolicySource = policyName is null ? "policy" : $"{policyName}@{policyVersion}",
+            PolicySource = $"{policyName}@{policyVersion}",
             WorkDirectory = driver.Name == "local" ? Workdir(id) : "/workspace",
             Environment = request.Env ?? [],
             Secrets = request.Secrets ?? [],
@@ -134,18 +162,18 @@ public sealed partial class GatewayApi(IServerStore store, ISandboxDriver driver
 
         if (wait == false)
         {
-            _ = Task.Run(() => StartAsync(spec, CancellationToken.None), CancellationToken.None);
+            _ = Task.Run(() => StartAsync(spec, policyVersion, CancellationToken.None), CancellationToken.None);
             return Results.Json(SandboxView.From(record), ApiJsonContext.Default.SandboxView, statusCode: StatusCodes.Status202Accepted);
         }
 
-        var started = await StartAsync(spec, context.RequestAborted).ConfigureAwait(false);
+        var started = await StartAsync(spec, policyVersion, context.RequestAborted).ConfigureAwait(false);
         return started.State == StoredState.Ready
             ? Results.Created($"/v1/sandboxes/{id}", SandboxView.From(started))
             : Results.Problem(statusCode: StatusCodes.Status502BadGateway, title: "The sandbox could not be created", detail: started.StateReason, extensions: new Dictionary<string, object?> { ["id"] = id });
     }
 
     /// <summary>Creates the sandbox with the driver and records the outcome: ready, or failed with the driver's reason.</summary>
-    private async Task<SandboxRecord> StartAsync(SandboxSpec spec, CancellationToken cancellationToken)
+    private async Task<SandboxRecord> StartAsync(SandboxSpec spec, int? policyVersion, CancellationToken cancellationToken)
     {
         StoredState state;
         string? reason = null;
@@ -153,6 +181,11 @@ public sealed partial class GatewayApi(IServerStore store, ISandboxDriver driver
         {
             await driver.CreateAsync(spec, cancellationToken).ConfigureAwait(false);
             state = StoredState.Ready;
+            if (policyVersion is { } version)
+            {
+                // The proxy started with this version.
+                await store.SetActivePolicyVersionAsync(spec.Id!, version, CancellationToken.None).ConfigureAwait(false);
+            }
         }
         catch (Exception e) when (e is SandboxException or OperationCanceledException or IOException)
         {

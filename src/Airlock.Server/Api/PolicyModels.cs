@@ -34,8 +34,41 @@ public sealed record PolicySummaryView(string Name, int LatestVersion, DateTimeO
 /// <param name="Items">The policies, by name.</param>
 public sealed record PolicyListView(IReadOnlyList<PolicySummaryView> Items);
 
+/// <summary>The body of <c>PUT /v1/sandboxes/{id}/policy</c>: a policy's text, or a stored policy's name (and version).</summary>
+public sealed record ApplyPolicyRequest
+{
+    /// <summary>The policy itself (YAML or JSON); stored as the next version of the sandbox's own policy.</summary>
+    public string? Policy { get; init; }
+
+    /// <summary>A stored policy's name.</summary>
+    public string? PolicyName { get; init; }
+
+    /// <summary>Its version; the latest when null.</summary>
+    public int? PolicyVersion { get; init; }
+}
+
+/// <summary>The body of <c>POST /v1/policies/suggest</c>.</summary>
+public sealed record SuggestPolicyRequest
+{
+    /// <summary>The sandbox whose events to learn from.</summary>
+    public string? Session { get; init; }
+
+    /// <summary>The suggested policy's name; the session's id with <c>-suggested</c> when null.</summary>
+    public string? Name { get; init; }
+}
+
+/// <summary>A suggested policy.</summary>
+/// <param name="Policy">The policy text (YAML) to review.</param>
+/// <param name="Events">How many of the session's events it was built from.</param>
+/// <param name="Destinations">How many hosts it allows.</param>
+/// <param name="Excluded">Destinations left out, each with why (blocked addresses, explicit denials).</param>
+public sealed record PolicySuggestionView(string Policy, int Events, int Destinations, IReadOnlyList<string> Excluded);
+
 /// <summary>The policy endpoints' JSON (source-generated for NativeAOT).</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(ApplyPolicyRequest))]
+[JsonSerializable(typeof(SuggestPolicyRequest))]
+[JsonSerializable(typeof(PolicySuggestionView))]
 [JsonSerializable(typeof(PolicyValidationView))]
 [JsonSerializable(typeof(PolicyVersionView))]
 [JsonSerializable(typeof(PolicyListView))]

@@ -6,6 +6,10 @@ namespace Airlock.Server.Auth;
 /// <summary>What <c>airlock token …</c> runs, for the CLI to call.</summary>
 public static class TokenCommands
 {
+    /// <summary>A new, well-formed token that is stored nowhere yet: for <c>AIRLOCK_BOOTSTRAP_ADMIN_TOKEN</c>, which the gateway imports (its hash) on start.</summary>
+    /// <returns>The token string.</returns>
+    public static string Generate() => ApiTokenFormat.Format(ApiTokenFormat.NewId(), ApiTokenFormat.NewSecret());
+
     // A hundred years: longer is a typo, not a lifetime.
     private const long MaxTtlSeconds = 36_500L * 86_400;
 

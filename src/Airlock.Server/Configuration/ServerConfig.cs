@@ -38,6 +38,12 @@ public sealed record ServerConfig
 
     /// <summary>The Kubernetes driver's settings (used when <see cref="Driver"/> is kubernetes).</summary>
     public KubernetesGatewayConfig Kubernetes { get; init; } = new();
+
+    /// <summary>API requests a token may make per second, sustained (<c>limits.requestsPerSecond</c>).</summary>
+    public int RequestsPerSecond { get; init; } = 50;
+
+    /// <summary>API requests a token may make at once above the sustained rate (<c>limits.burst</c>).</summary>
+    public int RequestBurst { get; init; } = 200;
 }
 
 /// <summary>The <c>kubernetes:</c> section.</summary>

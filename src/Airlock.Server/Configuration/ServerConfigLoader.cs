@@ -19,7 +19,8 @@ public sealed record ServerConfigResult(ServerConfig? Config, ImmutableArray<str
 /// </summary>
 public static class ServerConfigLoader
 {
-    private static readonly string[] TopKeys = ["listen", "control", "store", "driver", "kubernetes"];
+    private static readonly string[] TopKeys = ["listen", "control", "store", "driver", "kubernetes", "limits"];
+    private static readonly string[] LimitKeys = ["requestsPerSecond", "burst"];
     private static readonly string[] ControlKeys = ["listen", "endpoint"];
     private static readonly string[] KubernetesKeys =
         ["kubeconfig", "namespace", "image", "proxyImage", "topology", "workload", "warmPool", "readyTimeout", "defaultTtl", "idleTimeout", "reconcileInterval", "networkPolicy", "controlPlane"];
@@ -152,6 +153,15 @@ public static class ServerConfigLoader
                         break;
                     case "kubernetes" when Mapping(value, "kubernetes", KubernetesKeys) is { } kubernetes:
                         config = config with { Kubernetes = Kubernetes(kubernetes) };
+                        break;
+                    case "limits" when Mapping(value, "limits", LimitKeys) is { } limits:
+                        foreach (var (k, v) in limits.Children)
+                        {
+                            config = ((YamlScalarNode)k).Value == "burst"
+                                ? config with { RequestBurst = Count(v, "limits.burst") ?? config.RequestBurst }
+                                : config with { RequestsPerSecond = Count(v, "limits.requestsPerSecond") ?? config.RequestsPerSecond };
+                        }
+
                         break;
                 }
             }
@@ -377,6 +387,18 @@ public static class ServerConfigLoader
 
             var suggestion = Suggestions.Closest(text, allowed);
             Error(node.Start, $"{name}: '{text}' is not one of {string.Join(", ", allowed)}" + (suggestion is null ? string.Empty : $"; did you mean '{suggestion}'?"));
+            return null;
+        }
+
+        private int? Count(YamlNode node, string name)
+        {
+            var text = Text(node, name);
+            if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var count) && count is > 0 and <= 1_000_000)
+            {
+                return count;
+            }
+
+            Error(node.Start, $"{name}: '{text}' is not a whole number from 1 to 1000000");
             return null;
         }
 

@@ -8,7 +8,8 @@ namespace Airlock.Server.Hosting;
 
 /// <summary>
 /// What the proxies send, into the gateway: the in-memory hub (live driver views, activity) and, in batches, the
-/// store, whose committed events (with their seq) go to the live <see cref="EventFeed"/>. A store that fails is
+/// store, whose committed events (with their seq) go to the live <see cref="EventFeed"/>. Events are acknowledged
+/// to their proxies only once committed (<see cref="WhenStoredAsync"/>), so a gateway that dies loses none. A store that fails is
 /// retried with backoff; nothing queued is dropped, and a full queue slows the proxies' connections down (they
 /// spool) rather than losing events.
 /// </summary>
@@ -24,6 +25,12 @@ public sealed partial class EventIngest : IControlPlaneSink, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _writer;
     private long _stored;
+
+    // Events taken (queued) and written (committed, duplicates included), in queue order; waiters for durability.
+    private long _taken;
+    private long _written;
+    private readonly Lock _durable = new();
+    private readonly List<(long Through, TaskCompletionSource Done)> _waiters = [];
 
     /// <summary>Starts the batch writer.</summary>
     public EventIngest(IServerStore store, SessionEventHub hub, EventFeed feed, ILogger logger)
@@ -46,10 +53,56 @@ public sealed partial class EventIngest : IControlPlaneSink, IAsyncDisposable
     {
         await _hub.OnEventAsync(session, egressEvent, cancellationToken).ConfigureAwait(false);
         await _queue.Writer.WriteAsync(egressEvent, cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _taken);
     }
 
     /// <inheritdoc />
-    public ValueTask OnAskAsync(ProxyAsk ask, CancellationToken cancellationToken) => _hub.OnAskAsync(ask, cancellationToken);
+    public async ValueTask WhenStoredAsync(CancellationToken cancellationToken)
+    {
+        TaskCompletionSource done;
+        lock (_durable)
+        {
+            var through = Interlocked.Read(ref _taken);
+            if (_written >= through)
+            {
+                return;
+            }
+
+            done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Add((through, done));
+        }
+
+        await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private void Written(int count)
+    {
+        lock (_durable)
+        {
+            _written += count;
+            for (var i = _waiters.Count - 1; i >= 0; i--)
+            {
+                if (_waiters[i].Through <= _written)
+                {
+                    _waiters[i].Done.TrySetResult();
+                    _waiters.RemoveAt(i);
+                }
+            }
+        }
+    }
+
+    /// <summary>Where asks go after the hub (the approvals); set once, before proxies connect.</summary>
+    public Func<ProxyAsk, CancellationToken, ValueTask>? Asks { get; set; }
+
+    /// <inheritdoc />
+    public async ValueTask OnAskAsync(ProxyAsk ask, CancellationToken cancellationToken)
+    {
+        await _hub.OnAskAsync(ask, cancellationToken).ConfigureAwait(false);
+        if (Asks is { } asks)
+        {
+            await asks(ask, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     /// <inheritdoc />
     public ValueTask OnDisconnectedAsync(string session, string reason) => _hub.OnDisconnectedAsync(session, reason);
@@ -69,6 +122,7 @@ public sealed partial class EventIngest : IControlPlaneSink, IAsyncDisposable
             {
                 var stored = await _store.AppendEventsAsync(batch, CancellationToken.None).ConfigureAwait(false);
                 Interlocked.Add(ref _stored, stored.Count);
+                Written(batch.Count);
                 _feed.Publish(stored);
                 foreach (var session in stored.Select(s => s.Event.Session).Distinct(StringComparer.Ordinal))
                 {

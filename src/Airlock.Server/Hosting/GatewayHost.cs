@@ -4,8 +4,10 @@ using Airlock.Proxy.Control;
 using Airlock.Sandboxes;
 using Airlock.Sandboxes.Local;
 using Airlock.Server.Api;
+using Airlock.Server.Approvals;
 using Airlock.Server.Configuration;
 using Airlock.Server.Dashboard;
+using Airlock.Server.Sessions;
 using Airlock.Server.Store;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -23,6 +25,16 @@ public sealed record GatewayHostOptions
     /// <summary>How the local driver starts sandboxes (the <c>airlock</c> binary, the state directory).</summary>
     public required LocalDriverOptions LocalDriver { get; init; }
 
+    /// <summary>How often the gateway reconciles its records with the driver (TTL, idle timeout, dead sandboxes, orphans).</summary>
+    public TimeSpan ReconcileInterval { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// A token (<c>airlock token generate</c>) imported as an admin token on start when the store lacks its id: the
+    /// first admin token of a deployment whose store nobody can reach with <c>airlock token create</c>
+    /// (<c>AIRLOCK_BOOTSTRAP_ADMIN_TOKEN</c>).
+    /// </summary>
+    public string? BootstrapAdminToken { get; init; }
+
     /// <summary>Where log lines go; the console when null.</summary>
     public Action<ILoggingBuilder>? Logging { get; init; }
 }
@@ -35,19 +47,23 @@ public sealed partial class GatewayHost : IAsyncDisposable
 {
     private static readonly TimeSpan ReadinessCacheTime = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan ReadinessProbeTimeout = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan PolicyAckTimeout = TimeSpan.FromSeconds(15);
 
     private readonly WebApplication _app;
     private readonly ControlPlaneListener _control;
     private readonly IServerStore _store;
     private readonly EventIngest _ingest;
+    private readonly ApprovalDesk _approvals;
+    private System.Threading.RateLimiting.PartitionedRateLimiter<string>? _limiter;
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _background = [];
     private readonly SemaphoreSlim _probing = new(1, 1);
     private (DateTimeOffset At, string? Problem) _readiness = (DateTimeOffset.MinValue, "not probed yet");
 
-    private GatewayHost(WebApplication app, ControlPlaneListener control, IServerStore store, EventIngest ingest, ISandboxDriver driver, SessionEventHub events, ServerConfig config)
+    private GatewayHost(WebApplication app, ControlPlaneListener control, IServerStore store, EventIngest ingest, ApprovalDesk approvals, ISandboxDriver driver, SessionEventHub events, ServerConfig config)
     {
         _app = app;
+        _approvals = approvals;
         _control = control;
         _store = store;
         _ingest = ingest;
@@ -111,6 +127,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
             json.SerializerOptions.TypeInfoResolverChain.Insert(1, ExecJsonContext.Default);
             json.SerializerOptions.TypeInfoResolverChain.Insert(2, PolicyJsonContext.Default);
+            json.SerializerOptions.TypeInfoResolverChain.Insert(3, ApprovalJsonContext.Default);
         });
         builder.Services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
         {
@@ -129,25 +146,61 @@ public sealed partial class GatewayHost : IAsyncDisposable
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Airlock.Gateway");
 
         var store = await ServerStore.OpenAsync(config.Store ?? ServerStore.DefaultUrl(), cancellationToken).ConfigureAwait(false);
+        if (options.BootstrapAdminToken is { Length: > 0 } bootstrap)
+        {
+            try
+            {
+                if (await store.ImportTokenAsync(bootstrap.Trim(), Auth.TokenScope.Admin, "bootstrap (AIRLOCK_BOOTSTRAP_ADMIN_TOKEN)", cancellationToken).ConfigureAwait(false))
+                {
+                    Log.BootstrapImported(logger);
+                }
+            }
+            catch (ArgumentException e)
+            {
+                await store.DisposeAsync().ConfigureAwait(false);
+                throw new StoreException($"the bootstrap admin token is not usable: {e.Message}", e);
+            }
+        }
+
         var events = new SessionEventHub();
         var feed = new EventFeed();
         var ingest = new EventIngest(store, events, feed, logger);
         ControlPlaneListener? control = null;
+        ApprovalDesk? approvals = null;
+        var limiter = System.Threading.RateLimiting.PartitionedRateLimiter.Create<string, string>(key =>
+            System.Threading.RateLimiting.RateLimitPartition.GetTokenBucketLimiter(key, _ => new System.Threading.RateLimiting.TokenBucketRateLimiterOptions
+            {
+                TokenLimit = config.RequestBurst,
+                TokensPerPeriod = config.RequestsPerSecond,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            }));
         GatewayHost host;
         try
         {
             control = ControlPlaneListener.Start(controlListen, ingest, logger: logger);
             var driver = CreateDriver(config, options, control, events);
-            host = new GatewayHost(app, control, store, ingest, driver, events, config);
+            var policies = new SessionPolicies(store, control, PolicyAckTimeout, logger);
+            approvals = new ApprovalDesk(store, control, policies, logger);
+            ingest.Asks = approvals.OnAskAsync;
+            host = new GatewayHost(app, control, store, ingest, approvals, driver, events, config) { _limiter = limiter };
             new GatewayApi(
                 store,
                 driver,
                 feed,
-                new GatewayApiOptions(Path.Combine(options.LocalDriver.StateDirectory, "workdirs"), config.Kubernetes.DefaultTtl),
+                policies,
+                approvals,
+                new GatewayApiOptions(Path.Combine(options.LocalDriver.StateDirectory, "workdirs"), config.Kubernetes.DefaultTtl, limiter),
                 logger).Map(app);
         }
         catch
         {
+            if (approvals is not null)
+            {
+                await approvals.DisposeAsync().ConfigureAwait(false);
+            }
+
             if (control is not null)
             {
                 await control.DisposeAsync().ConfigureAwait(false);
@@ -155,13 +208,14 @@ public sealed partial class GatewayHost : IAsyncDisposable
 
             await ingest.DisposeAsync().ConfigureAwait(false);
             await store.DisposeAsync().ConfigureAwait(false);
+            limiter.Dispose();
             throw;
         }
 
         host.MapEndpoints();
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         host.ApiAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        host.StartBackground(logger);
+        host.StartBackground(logger, options.ReconcileInterval);
         Log.Started(logger, host.ApiAddress, host.ControlAddress, host.Driver.Name);
         return host;
     }
@@ -255,8 +309,11 @@ public sealed partial class GatewayHost : IAsyncDisposable
         }
     }
 
-    private void StartBackground(ILogger logger)
+    private void StartBackground(ILogger logger, TimeSpan reconcileInterval)
     {
+        // First pass at once: after a restart, sandboxes still running are re-attached, dead ones marked, orphans removed.
+        var janitor = new SandboxJanitor(_store, Driver, logger);
+        _background.Add(Task.Run(() => janitor.RunAsync(reconcileInterval, _stopping.Token)));
         if (Driver is not KubernetesSandboxDriver kubernetes)
         {
             return;
@@ -278,9 +335,23 @@ public sealed partial class GatewayHost : IAsyncDisposable
             }
         }));
 
-        // No list of live sessions yet: sessions are collected when past their TTL or idle, never as orphans.
-        var reconciler = new SandboxReconciler(kubernetes, _ => Task.FromResult<IReadOnlySet<string>?>(null), Config.Kubernetes.ReconcileInterval, logger);
+        // Objects of sessions the store does not know as pending or ready (half-created ones included) are orphans.
+        var reconciler = new SandboxReconciler(kubernetes, LiveSessionsAsync, Config.Kubernetes.ReconcileInterval, logger);
         _background.Add(Task.Run(() => reconciler.RunAsync(_stopping.Token)));
+    }
+
+    private async Task<IReadOnlySet<string>?> LiveSessionsAsync(CancellationToken cancellationToken)
+    {
+        var live = new HashSet<string>(StringComparer.Ordinal);
+        string? after = null;
+        do
+        {
+            var page = await _store.ListSandboxesAsync(new SandboxQuery { States = [Airlock.Server.Store.SandboxState.Pending, Airlock.Server.Store.SandboxState.Ready], After = after, Limit = SandboxQuery.MaxLimit }, cancellationToken).ConfigureAwait(false);
+            live.UnionWith(page.Items.Select(s => s.Id));
+            after = page.NextCursor;
+        }
+        while (after is not null);
+        return live;
     }
 
     /// <summary>Stops the API, the reconciler and the control plane (the proxies spool until the next start).</summary>
@@ -306,17 +377,22 @@ public sealed partial class GatewayHost : IAsyncDisposable
         {
         }
 
+        await _approvals.DisposeAsync().ConfigureAwait(false);
         await _control.DisposeAsync().ConfigureAwait(false);
         await _ingest.DisposeAsync().ConfigureAwait(false);
         await _store.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
         _probing.Dispose();
+        _limiter?.Dispose();
     }
 
     private static partial class Log
     {
         [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "airlock serve: API on {Api}, control channel on {Control}, driver {Driver}")]
         public static partial void Started(ILogger logger, Uri api, IPEndPoint control, string driver);
+
+        [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Imported the bootstrap admin token")]
+        public static partial void BootstrapImported(ILogger logger);
 
         [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Sent claimed pod {Pod}'s proxy its session's policy again")]
         public static partial void PolicyRestored(ILogger logger, string pod);

@@ -29,6 +29,17 @@ public interface IServerStore : IAsyncDisposable
     Task<CreatedToken> CreateTokenAsync(TokenScope scope, TimeSpan? ttl, string? description, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Stores a token made elsewhere (the bootstrap admin token an operator keeps in a Secret): only its hash is
+    /// kept. False, and nothing changes, when a token with its id is stored already (whatever its secret).
+    /// </summary>
+    /// <param name="token">The token string.</param>
+    /// <param name="scope">What it may do.</param>
+    /// <param name="description">What it is for.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <exception cref="ArgumentException">The string is not shaped like a token.</exception>
+    Task<bool> ImportTokenAsync(string token, TokenScope scope, string? description, CancellationToken cancellationToken);
+
+    /// <summary>
     /// The token a presented string stands for, or null when it is malformed, unknown, has the wrong secret (compared
     /// in constant time), has expired or was revoked. Never throws for bad input.
     /// </summary>
@@ -63,7 +74,7 @@ public interface IServerStore : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the operation.</param>
     Task<SandboxRecord?> UpdateSandboxStateAsync(string id, SandboxState state, string? reason, CancellationToken cancellationToken);
 
-    /// <summary>Points a sandbox at a policy version it should run (a hot reload asked for); false when there is no such sandbox.</summary>
+    /// <summary>Points a sandbox at a policy version it should run (a hot reload asked for); its active version is kept only within the same policy name. False when there is no such sandbox.</summary>
     /// <param name="id">Its id.</param>
     /// <param name="policyName">The named policy.</param>
     /// <param name="policyVersion">The version.</param>

@@ -109,24 +109,39 @@ internal abstract class RelationalServerStore : IServerStore
             ExpiresAt = ttl is { } t ? Truncate(now + t) : null,
         };
         var secret = ApiTokenFormat.NewSecret();
+        await InsertTokenAsync(info, secret, ifAbsent: false, cancellationToken).ConfigureAwait(false);
+        return new CreatedToken(ApiTokenFormat.Format(info.Id, secret), info);
+    }
 
+    public async Task<bool> ImportTokenAsync(string token, TokenScope scope, string? description, CancellationToken cancellationToken)
+    {
+        if (!ApiTokenFormat.TryParse(token, out var id, out var secret))
+        {
+            throw new ArgumentException("not an Airlock token (alk_<12 letters or digits>_<43 base64url characters>; make one with 'airlock token generate')", nameof(token));
+        }
+
+        var info = new TokenInfo { Id = id, Scope = scope, Description = description, CreatedAt = Now() };
+        return await InsertTokenAsync(info, secret, ifAbsent: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<bool> InsertTokenAsync(TokenInfo info, byte[] secret, bool ifAbsent, CancellationToken cancellationToken)
+    {
         var lease = await EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using (lease.ConfigureAwait(false))
         {
             using var command = lease.Connection.CreateCommand();
             command.CommandText =
                 "INSERT INTO tokens (id, hash, scope, description, created_at, expires_at) " +
-                "VALUES (@id, @hash, @scope, @description, @created_at, @expires_at)";
+                "VALUES (@id, @hash, @scope, @description, @created_at, @expires_at)" +
+                (ifAbsent ? " ON CONFLICT (id) DO NOTHING" : string.Empty);
             Add(command, "@id", info.Id);
             Add(command, "@hash", ApiTokenFormat.Hash(secret));
-            Add(command, "@scope", TokenScopes.Name(scope));
-            Add(command, "@description", description);
+            Add(command, "@scope", TokenScopes.Name(info.Scope));
+            Add(command, "@description", info.Description);
             AddTime(command, "@created_at", info.CreatedAt);
             AddTime(command, "@expires_at", info.ExpiresAt);
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
         }
-
-        return new CreatedToken(ApiTokenFormat.Format(info.Id, secret), info);
     }
 
     public async Task<TokenInfo?> AuthenticateAsync(string? presented, CancellationToken cancellationToken)
@@ -274,6 +289,8 @@ internal abstract class RelationalServerStore : IServerStore
         ArgumentException.ThrowIfNullOrEmpty(policyName);
         return UpdateSandboxAsync(
             id,
+            // A different policy's versions are not comparable: nothing of it is active until its proxy acknowledges it.
+            "active_policy_version = CASE WHEN policy_name = @policy_name THEN active_policy_version ELSE NULL END, " +
             "policy_name = @policy_name, policy_version = @policy_version, updated_at = @now",
             command =>
             {

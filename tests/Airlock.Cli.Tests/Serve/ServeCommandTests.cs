@@ -104,6 +104,17 @@ public sealed partial class ServeCommandTests
         Assert.NotEqual(0, badScope.ExitCode);
     }
 
+    [Fact]
+    public async Task A_generated_token_is_fresh_each_time_and_stored_nowhere()
+    {
+        var first = await CliRun.Of("token", "generate");
+        var second = await CliRun.Of("token", "generate");
+
+        Assert.Equal((0, 0), (first.ExitCode, second.ExitCode));
+        Assert.Matches("^alk_[a-z0-9]{12}_[A-Za-z0-9_-]{43}\n$", first.Stdout);
+        Assert.NotEqual(first.Stdout, second.Stdout);
+    }
+
     [GeneratedRegex(@"^airlock serve: api (http://127\.0\.0\.1:\d+/) control 127\.0\.0\.1:\d+ driver local$")]
     private static partial Regex Started();
 }

@@ -184,6 +184,84 @@ public sealed class ControlChannelTests : IDisposable
     }
 
     [Fact]
+    public async Task A_plane_that_acknowledges_gets_everything_it_did_not_acknowledge_again_after_a_crash()
+    {
+        await using var plane = TestControlPlane.Tcp();
+        await using ControlChannel channel = Channel(plane);
+        channel.Start();
+        (PlaneConnection first, _) = await plane.AcceptHelloAsync();
+        await first.SendAsync("{\"type\":\"events.ack\",\"events\":0}");
+        for (int i = 0; i < 200; i++)
+        {
+            channel.SendEvent(ControlTestKit.Event(i));
+        }
+
+        // The plane read all 200 but stored (and acknowledged) only the first 120, then crashed.
+        List<int> firstRead = await first.ReadEventsAsync(200);
+        await first.SendAsync("{\"type\":\"events.ack\",\"events\":120}");
+        await Task.Delay(200);
+        first.Abort();
+        Assert.True(await ControlTestKit.EventuallyAsync(() => !channel.IsConnected));
+        channel.SendEvent(ControlTestKit.Event(200));
+
+        (PlaneConnection second, _) = await plane.AcceptHelloAsync();
+        List<int> resent = await second.ReadEventsAsync(81);
+
+        Assert.Equal(Enumerable.Range(0, 200), firstRead);
+        Assert.Equal(Enumerable.Range(120, 81), resent);
+    }
+
+    [Fact]
+    public async Task A_plane_that_never_acknowledges_gets_nothing_twice()
+    {
+        await using var plane = TestControlPlane.Tcp();
+        await using ControlChannel channel = Channel(plane);
+        channel.Start();
+        (PlaneConnection first, _) = await plane.AcceptHelloAsync();
+        for (int i = 0; i < 50; i++)
+        {
+            channel.SendEvent(ControlTestKit.Event(i));
+        }
+
+        List<int> firstRead = await first.ReadEventsAsync(50);
+        first.Abort();
+        Assert.True(await ControlTestKit.EventuallyAsync(() => !channel.IsConnected));
+        channel.SendEvent(ControlTestKit.Event(50));
+
+        (PlaneConnection second, _) = await plane.AcceptHelloAsync();
+        List<int> next = await second.ReadEventsAsync(1);
+
+        Assert.Equal(Enumerable.Range(0, 50), firstRead);
+        Assert.Equal([50], next);
+    }
+
+    [Fact]
+    public async Task Spooled_events_replayed_to_an_acknowledging_plane_are_kept_until_acknowledged()
+    {
+        await using var plane = TestControlPlane.Tcp(listening: false);
+        await using ControlChannel channel = Channel(plane);
+        channel.Start();
+        for (int i = 0; i < 30; i++)
+        {
+            channel.SendEvent(ControlTestKit.Event(i));
+        }
+
+        plane.Listen();
+        (PlaneConnection first, _) = await plane.AcceptHelloAsync();
+        await first.SendAsync("{\"type\":\"events.ack\",\"events\":10}");
+        List<int> replayed = await first.ReadEventsAsync(30);
+        await Task.Delay(200);
+        first.Abort();
+        Assert.True(await ControlTestKit.EventuallyAsync(() => !channel.IsConnected));
+
+        (PlaneConnection second, _) = await plane.AcceptHelloAsync();
+        List<int> again = await second.ReadEventsAsync(20);
+
+        Assert.Equal(Enumerable.Range(0, 30), replayed);
+        Assert.Equal(Enumerable.Range(10, 20), again);
+    }
+
+    [Fact]
     public async Task Overflow_of_the_spool_is_counted_and_reported_in_the_next_hello()
     {
         int lineLength = ControlTestKit.Event(0, width: 4).Length;

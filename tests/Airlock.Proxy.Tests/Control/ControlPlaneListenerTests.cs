@@ -262,13 +262,98 @@ public sealed class ControlPlaneListenerTests : IDisposable
 
         var handler = new RecordingControlHandler();
         await using ControlChannel newer = Proxy(PortOf(listener), "sb-twice", handler);
-        var buffer = new byte[16];
+        var buffer = new byte[256];
+        var received = new List<byte>();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        Assert.Equal(0, await older.ReceiveAsync(buffer, SocketFlags.None, timeout.Token));
+        for (int read; (read = await older.ReceiveAsync(buffer, SocketFlags.None, timeout.Token)) > 0;)
+        {
+            received.AddRange(buffer.AsSpan(0, read).ToArray());
+        }
+
+        // The older connection got only the plane's first acknowledgement (of no events), then was closed.
+        Assert.Equal("{\"type\":\"events.ack\",\"events\":0}\n", System.Text.Encoding.UTF8.GetString([.. received]));
 
         PolicyUpdateResult result = await listener.UpdatePolicyAsync("sb-twice", "v9", "version: 1\n", TimeSpan.FromSeconds(20), CancellationToken.None);
         Assert.True(result.Ok);
         Assert.Single(handler.Updates);
+    }
+
+    [Fact]
+    public async Task Events_are_acknowledged_only_after_the_sink_stored_them_and_a_restarted_plane_gets_the_rest()
+    {
+        var slow = new GatedSink();
+        int port;
+        var proxy = default(ControlChannel);
+        await using (ControlPlaneListener first = Listen(slow))
+        {
+            port = PortOf(first);
+            proxy = Proxy(port, "sb-acks");
+            for (int i = 0; i < 5; i++)
+            {
+                proxy.SendEvent(Event("sb-acks", i));
+            }
+
+            // Taken but not stored: the plane dies before its store commits them.
+            Assert.True(await ControlTestKit.EventuallyAsync(() => slow.Taken == 5));
+        }
+
+        await using (proxy)
+        {
+            var hub = new SessionEventHub();
+            await using ControlPlaneListener second = Listen(hub, port);
+            List<EgressEvent> arrived = await CollectAsync(hub, "sb-acks", 5);
+
+            Assert.Equal(Enumerable.Range(0, 5).Select(i => $"sb-acks-e{i}"), arrived.Select(e => e.Id));
+        }
+    }
+
+    [Fact]
+    public async Task A_proxy_gets_an_ack_of_what_the_sink_stored_and_no_more()
+    {
+        var slow = new GatedSink();
+        await using ControlPlaneListener listener = Listen(slow);
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(IPAddress.Loopback, PortOf(listener));
+        await using var stream = new NetworkStream(socket);
+        using var reader = new StreamReader(stream);
+        await stream.WriteAsync("{\"type\":\"hello\",\"session\":\"sb-raw\"}\n"u8.ToArray());
+        string? first = await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        await stream.WriteAsync((byte[])[.. Event("sb-raw", 0), .. Event("sb-raw", 1), .. Event("sb-raw", 2)]);
+        Assert.True(await ControlTestKit.EventuallyAsync(() => slow.Taken == 3));
+        Task<string?> next = reader.ReadLineAsync();
+        bool earlyAck = await Task.WhenAny(next, Task.Delay(300)) == next;
+
+        slow.Open();
+        string? stored = await next.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal("{\"type\":\"events.ack\",\"events\":0}", first);
+        Assert.False(earlyAck, "events were acknowledged before the sink stored them");
+        Assert.Equal("{\"type\":\"events.ack\",\"events\":3}", stored);
+    }
+
+    /// <summary>A sink that takes events at once and says they are stored only when opened.</summary>
+    private sealed class GatedSink : IControlPlaneSink
+    {
+        private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _taken;
+
+        public int Taken => Volatile.Read(ref _taken);
+
+        public void Open() => _open.TrySetResult();
+
+        public ValueTask OnConnectedAsync(ProxyHello hello, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public ValueTask OnEventAsync(string session, EgressEvent egressEvent, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _taken);
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask OnAskAsync(ProxyAsk ask, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public ValueTask OnDisconnectedAsync(string session, string reason) => ValueTask.CompletedTask;
+
+        public async ValueTask WhenStoredAsync(CancellationToken cancellationToken) => await _open.Task.WaitAsync(cancellationToken);
     }
 
     [Fact]

@@ -28,6 +28,10 @@ public class ControlProtocolTests
         { "{\"type\":\"decision\",\"ask_id\":\"a\",\"decision\":\"allow\",\"scope\":null}", "\"scope\" must be a string" },
         { "{\"type\":\"decision\",\"ask_id\":1,\"decision\":\"allow\"}", "\"ask_id\" must be a string" },
         { "{\"type\":\"policy.update\",\"policy\":\"x\"}", "needs a \"version\"" },
+        { "{\"type\":\"events.ack\"}", "needs \"events\"" },
+        { "{\"type\":\"events.ack\",\"events\":-1}", "\"events\" must be a count" },
+        { "{\"type\":\"events.ack\",\"events\":\"3\"}", "\"events\" must be a count" },
+        { "{\"type\":\"events.ack\",\"events\":1.5}", "\"events\" must be a count" },
         { "{\"type\":\"policy.update\",\"version\":\"\",\"policy\":\"x\"}", "needs a \"version\"" },
         { "{\"type\":\"policy.update\",\"version\":\"v\\n1\",\"policy\":\"x\"}", "needs a \"version\"" },
         { "{\"type\":\"policy.update\",\"version\":\"" + new string('v', 257) + "\",\"policy\":\"x\"}", "needs a \"version\"" },
@@ -40,6 +44,14 @@ public class ControlProtocolTests
         PlaneMessage message = ControlProtocol.Parse(Encoding.UTF8.GetBytes(line));
         Assert.Equal(PlaneMessageKind.Malformed, message.Kind);
         Assert.Contains(fragment, message.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_events_ack_carries_its_count_and_round_trips()
+    {
+        PlaneMessage message = ControlProtocol.Parse(ControlProtocol.SerializeEventsAck(12345));
+
+        Assert.Equal((PlaneMessageKind.EventsAck, 12345L), (message.Kind, message.Events));
     }
 
     [Fact]

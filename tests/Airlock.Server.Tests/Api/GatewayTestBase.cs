@@ -88,3 +88,28 @@ internal sealed class NoPolicyUpdates : IControlHandler
     public ValueTask<PolicyUpdateResult> OnPolicyUpdateAsync(string version, string policyText, CancellationToken cancellationToken) =>
         ValueTask.FromResult(PolicyUpdateResult.Rejected(["not in this test"]));
 }
+
+/// <summary>Requests made from inside a sandbox, through the gateway's exec API and the sandbox's proxy.</summary>
+internal static class SandboxCurl
+{
+    /// <summary>Creates a sandbox on <paramref name="policy"/> and returns its id.</summary>
+    public static async Task<string> CreateAsync(HttpClient client, string policy)
+    {
+        var created = await client.PostAsync(new Uri("/v1/sandboxes", UriKind.Relative), new StringContent($"{{\"policy\":{JsonSerializer.Serialize(policy)}}}", Encoding.UTF8, "application/json"));
+        var body = await created.Content.ReadAsStringAsync();
+        Assert.True(created.IsSuccessStatusCode, body);
+        return JsonDocument.Parse(body).RootElement.GetProperty("id").GetString()!;
+    }
+
+    /// <summary><c>curl</c> inside the sandbox: "STATUS BODY" (the body only for a 200).</summary>
+    public static async Task<string> GetAsync(HttpClient client, string sandbox, string url)
+    {
+        var script = $"code=$(curl -s --max-time 60 -o /tmp/body -w '%{{http_code}}' '{url}'); if [ \"$code\" = 200 ]; then echo \"$code $(cat /tmp/body)\"; else echo \"$code\"; fi";
+        var response = await client.PostAsync(
+            new Uri($"/v1/sandboxes/{sandbox}/exec?buffered=true", UriKind.Relative),
+            new StringContent($"{{\"command\":[\"sh\",\"-c\",{JsonSerializer.Serialize(script)}],\"timeout\":\"90s\"}}", Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, text);
+        return JsonDocument.Parse(text).RootElement.GetProperty("stdout").GetString()!.Trim();
+    }
+}

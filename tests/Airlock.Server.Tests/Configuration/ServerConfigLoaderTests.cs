@@ -62,6 +62,16 @@ public sealed class ServerConfigLoaderTests
         Assert.Equal((ServerConfig.DefaultListen, ServerConfig.DefaultControlListen, GatewayDriver.Local, (string?)null), (config.Listen, config.ControlListen, config.Driver, config.Store));
     }
 
+    [Fact]
+    public void Rate_limits_are_read_and_default_to_50_per_second_with_bursts_of_200()
+    {
+        var defaults = ServerConfigLoader.Parse("", "empty.yaml").Config!;
+        var set = ServerConfigLoader.Parse("limits:\n  requestsPerSecond: 5\n  burst: 10\n", "c.yaml").Config!;
+
+        Assert.Equal((50, 200), (defaults.RequestsPerSecond, defaults.RequestBurst));
+        Assert.Equal((5, 10), (set.RequestsPerSecond, set.RequestBurst));
+    }
+
     [Theory]
     [InlineData("lisen: 127.0.0.1:8080\n", "c.yaml:1:1: the config file: unknown key 'lisen'; did you mean 'listen'?")]
     [InlineData("listen: 8080\n", "c.yaml:1:9: listen: '8080' is not IP:PORT")]
@@ -73,13 +83,16 @@ public sealed class ServerConfigLoaderTests
     [InlineData("kubernetes:\n  topology: sidecars\n", "did you mean 'sidecar'?")]
     [InlineData("kubernetes: [a, b]\n", "c.yaml:1:13: kubernetes must be a map")]
     [InlineData("listen: [unclosed\n", "c.yaml:2:1: not valid YAML")]
+    [InlineData("limits:\n  burst: many\n", "c.yaml:2:10: limits.burst: 'many' is not a whole number from 1 to 1000000")]
+    [InlineData("limits:\n  requestsPerSecond: 0\n", "c.yaml:2:22: limits.requestsPerSecond: '0' is not a whole number")]
+    [InlineData("limits:\n  requestPerSecond: 5\n", "c.yaml:2:3: limits: unknown key 'requestPerSecond' (known: requestsPerSecond, burst)")]
     [InlineData("listen: 127.0.0.1:1\nlisten: 127.0.0.1:2\n", "c.yaml:2:1: not valid YAML: Duplicate key listen")]
     public void A_mistake_is_reported_at_its_line_and_column_with_a_suggestion(string text, string expected)
     {
         var result = ServerConfigLoader.Parse(text, "c.yaml");
 
         Assert.Null(result.Config);
-        Assert.Contains(result.Errors, e => e.Contains(expected, StringComparison.Ordinal));
+        Assert.True(result.Errors.Any(e => e.Contains(expected, StringComparison.Ordinal)), string.Join("\n", result.Errors));
     }
 
     [Fact]

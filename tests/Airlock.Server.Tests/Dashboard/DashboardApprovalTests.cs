@@ -1,3 +1,4 @@
+using Airlock.Server.Tests.Api;
 using OpenQA.Selenium;
 
 namespace Airlock.Server.Tests.Dashboard;
@@ -10,16 +11,15 @@ namespace Airlock.Server.Tests.Dashboard;
 public sealed class DashboardApprovalTests : DashboardTestBase
 {
     /// <summary>Asks about the loopback origin (long enough for a loaded machine), denies the rest.</summary>
-    private const string AskPolicy = """
+    private const string AskPolicy = $"""
         version: 1
         name: ask-origin
         default: deny
         egress:
-          - ask: 127.0.0.1
+          - ask: 127.0.0.2
             name: ask-origin
             timeout: 120s
-        addresses:
-          allow: ["127.0.0.1/32"]
+        {LoopbackOrigin.AddressesAllow}
         """;
 
     [Fact]
@@ -29,18 +29,18 @@ public sealed class DashboardApprovalTests : DashboardTestBase
         SignInAndWaitLive();
         Chromium.WaitUntil(d => d.FindElement(By.CssSelector("#approvals li.empty")).Displayed, "the approvals panel connected");
 
-        var curl = ExecAsync(id, Curl($"http://127.0.0.1:{OriginPort}/"));
+        var curl = ExecAsync(id, Curl(Origin.Url + "/approved"));
         var pending = Chromium.WaitFor(d => d.FindElement(By.CssSelector($"#approvals li.approval.pending[data-session='{id}']")), "the pending approval");
-        Assert.Contains($"127.0.0.1:{OriginPort}", pending.FindElement(By.CssSelector(".destination")).Text, StringComparison.Ordinal);
+        Assert.Contains($"127.0.0.2:{Origin.Port}", pending.FindElement(By.CssSelector(".destination")).Text, StringComparison.Ordinal);
         Assert.False(curl.IsCompleted, "the request is held until someone decides");
         Chromium.WaitFor(d => d.FindElement(By.CssSelector($"#feed tr.event[data-decision='pending'][data-session='{id}']")), "the ask in the event feed");
 
         pending.FindElement(By.CssSelector("button.approve")).Click();
 
         var (exit, output) = await curl.WaitAsync(HeadlessChromium.Patience);
-        Assert.Equal((0, $"200\n{OriginBody}"), (exit, output));
+        Assert.Equal((0, "200\nhello /approved"), (exit, output));
         var decided = Chromium.WaitFor(d => d.FindElement(By.CssSelector("#approvals-decided li.approval.state-approved")), "the approval as decided");
-        Assert.Contains($"127.0.0.1:{OriginPort}", decided.Text, StringComparison.Ordinal);
+        Assert.Contains($"127.0.0.2:{Origin.Port}", decided.Text, StringComparison.Ordinal);
         Assert.Contains("(once)", decided.Text, StringComparison.Ordinal);
         Assert.Empty(Page.FindElements(By.CssSelector("#approvals li.approval.pending")));
         var approved = Chromium.WaitFor(d => Row(d, id, "allow", "ask_approved"), "the approved request in the feed");
@@ -55,14 +55,14 @@ public sealed class DashboardApprovalTests : DashboardTestBase
         SignInAndWaitLive();
         Chromium.WaitUntil(d => d.FindElement(By.CssSelector("#approvals li.empty")).Displayed, "the approvals panel connected");
 
-        var curl = ExecAsync(id, Curl($"http://127.0.0.1:{OriginPort}/"));
+        var curl = ExecAsync(id, Curl(Origin.Url + "/approved"));
         var pending = Chromium.WaitFor(d => d.FindElement(By.CssSelector($"#approvals li.approval.pending[data-session='{id}']")), "the pending approval");
         pending.FindElement(By.CssSelector("button.deny")).Click();
 
         var (exit, output) = await curl.WaitAsync(HeadlessChromium.Patience);
         Assert.Equal(0, exit);
         Assert.StartsWith("403", output, StringComparison.Ordinal);
-        Assert.DoesNotContain(OriginBody, output, StringComparison.Ordinal);
+        Assert.DoesNotContain("hello", output, StringComparison.Ordinal);
         Chromium.WaitFor(d => d.FindElement(By.CssSelector("#approvals-decided li.approval.state-denied")), "the approval as denied");
         var denied = Chromium.WaitFor(d => Row(d, id, "deny", "ask_denied"), "the denied request in the feed");
         Assert.Equal("deny", denied.FindElement(By.CssSelector(".badge")).Text);

@@ -2,30 +2,21 @@ using System.Net;
 using System.Text.Json;
 using Airlock.Server.Auth;
 using Airlock.Server.Tests.Api;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using OpenQA.Selenium;
 
 namespace Airlock.Server.Tests.Dashboard;
 
 /// <summary>
-/// A real gateway (<see cref="GatewayTestBase"/>), a loopback origin the sandboxes may be allowed to reach, and the
-/// real headless Chromium on the gateway's dashboard.
+/// A real gateway (<see cref="GatewayTestBase"/>), a <see cref="LoopbackOrigin"/> the sandboxes may be allowed to
+/// reach, and the real headless Chromium on the gateway's dashboard.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public abstract class DashboardTestBase : GatewayTestBase, IAsyncLifetime
 {
-    protected const string OriginBody = "hello from the origin";
-
-    private WebApplication _origin = null!;
     private HeadlessChromium? _chromium;
 
-    /// <summary>The loopback origin's port.</summary>
-    protected int OriginPort { get; private set; }
+    /// <summary>An HTTP origin on 127.0.0.2 that answers <c>hello {path}</c>.</summary>
+    protected LoopbackOrigin Origin { get; private set; } = null!;
 
     /// <summary>An admin token's text, to type into the page.</summary>
     protected string AdminToken { get; private set; } = null!;
@@ -38,18 +29,13 @@ public abstract class DashboardTestBase : GatewayTestBase, IAsyncLifetime
     {
         await base.InitializeAsync();
         AdminToken = (await Host.Store.CreateTokenAsync(TokenScope.Admin, null, "dashboard", CancellationToken.None)).Token;
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        _origin = builder.Build();
-        _origin.MapGet("/", () => Results.Text(OriginBody));
-        await _origin.StartAsync();
-        OriginPort = new Uri(_origin.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
+        Origin = await LoopbackOrigin.StartAsync();
     }
 
     public new async Task DisposeAsync()
     {
         _chromium?.Dispose();
-        await _origin.DisposeAsync();
+        await Origin.DisposeAsync();
         await base.DisposeAsync();
     }
 
@@ -90,7 +76,7 @@ public abstract class DashboardTestBase : GatewayTestBase, IAsyncLifetime
         return (exit.ValueKind == JsonValueKind.Number ? exit.GetInt32() : null, body.GetProperty("stdout").GetString()!);
     }
 
-    /// <summary>A curl through the sandbox's proxy (also for loopback addresses, which NO_PROXY would send direct): the HTTP status, then the body.</summary>
+    /// <summary>A curl in the sandbox, through its proxy: the HTTP status, a line break, then the body.</summary>
     protected static string Curl(string url) =>
-        $"curl -s --max-time 80 --noproxy '' -x \"$HTTP_PROXY\" -o /tmp/body -w '%{{http_code}}' '{url}'; echo; cat /tmp/body";
+        $"curl -s --max-time 80 -o /tmp/body -w '%{{http_code}}' '{url}'; echo; cat /tmp/body";
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
+using Airlock.Server.Tests.Api;
 using OpenQA.Selenium;
 
 namespace Airlock.Server.Tests.Dashboard;
@@ -21,10 +22,9 @@ public sealed partial class DashboardTests : DashboardTestBase
         egress:
           - deny: {BlockedHost}
             name: no-blocked
-          - allow: 127.0.0.1
-            ports: [{OriginPort}]
-        addresses:
-          allow: ["127.0.0.1/32"]
+          - allow: 127.0.0.2
+            ports: [{Origin.Port}]
+        {LoopbackOrigin.AddressesAllow}
         """;
 
     [Fact]
@@ -147,10 +147,10 @@ public sealed partial class DashboardTests : DashboardTestBase
         var id = await CreateSandboxAsync(Policy());
         SignInAndWaitLive();
 
-        var allowed = await ExecAsync(id, Curl($"http://127.0.0.1:{OriginPort}/"));
+        var allowed = await ExecAsync(id, Curl(Origin.Url + "/"));
         var denied = await ExecAsync(id, Curl($"http://{BlockedHost}/"));
 
-        Assert.Equal((0, $"200\n{OriginBody}"), allowed);
+        Assert.Equal((0, "200\nhello /"), allowed);
         Assert.StartsWith("403", denied.Stdout, StringComparison.Ordinal);
         Chromium.WaitUntil(d => d.FindElements(By.CssSelector("#chart rect.bar-allow")).Count > 0 && d.FindElements(By.CssSelector("#chart rect.bar-deny")).Count > 0, "bars for allowed and denied");
 

@@ -136,6 +136,77 @@ public sealed class GatewayHostTests : IDisposable
         Assert.Equal(("evt-1", "example.org", "deny"), (first?.Id, first?.Host, first?.Decision));
     }
 
+    [Fact]
+    public async Task A_bootstrap_admin_token_is_imported_once_and_works_as_admin()
+    {
+        var token = Airlock.Server.Auth.TokenCommands.Generate();
+        int tokens;
+        await using (var first = await GatewayHost.StartAsync(Loopback, Options with { BootstrapAdminToken = token }, CancellationToken.None))
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Put, new Uri(first.ApiAddress, "/v1/policies/team"))
+            {
+                Content = new StringContent("version: 1\n"),
+            };
+            request.Headers.Authorization = new("Bearer", token);
+            using var stored = await _http.SendAsync(request);
+            Assert.Equal(System.Net.HttpStatusCode.Created, stored.StatusCode);
+        }
+
+        await using (var second = await GatewayHost.StartAsync(Loopback, Options with { BootstrapAdminToken = token }, CancellationToken.None))
+        {
+            tokens = (await second.Store.ListTokensAsync(CancellationToken.None)).Count;
+        }
+
+        var malformed = await Assert.ThrowsAsync<Airlock.Server.Store.StoreException>(() => GatewayHost.StartAsync(Loopback, Options with { BootstrapAdminToken = "not-a-token" }, CancellationToken.None));
+
+        Assert.Equal(1, tokens);
+        Assert.Contains("bootstrap admin token", malformed.Message, StringComparison.Ordinal);
+        Assert.Contains("airlock token generate", malformed.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Requests_over_a_tokens_rate_limit_and_repeated_bad_tokens_get_429_with_retry_after()
+    {
+        await using var host = await GatewayHost.StartAsync(Loopback with { RequestsPerSecond = 1, RequestBurst = 3 }, Options, CancellationToken.None);
+        var token = (await host.Store.CreateTokenAsync(Airlock.Server.Auth.TokenScope.Admin, null, "limited", CancellationToken.None)).Token;
+        var other = (await host.Store.CreateTokenAsync(Airlock.Server.Auth.TokenScope.Admin, null, "other", CancellationToken.None)).Token;
+
+        async Task<System.Net.HttpStatusCode> GetAsync(string bearer, List<string>? retryAfter = null)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(host.ApiAddress, "/v1/policies"));
+            request.Headers.Authorization = new("Bearer", bearer);
+            using var response = await _http.SendAsync(request);
+            retryAfter?.AddRange(response.Headers.TryGetValues("Retry-After", out var values) ? values : []);
+            return response.StatusCode;
+        }
+
+        var retryAfter = new List<string>();
+        var limited = new List<System.Net.HttpStatusCode>();
+        for (var i = 0; i < 6; i++)
+        {
+            limited.Add(await GetAsync(token, retryAfter));
+        }
+
+        var othersFirst = await GetAsync(other);
+        var guesses = new List<System.Net.HttpStatusCode>();
+        for (var i = 0; i < 6; i++)
+        {
+            guesses.Add(await GetAsync("alk_guess"));
+        }
+
+        using var health = await _http.GetAsync(new Uri(host.ApiAddress, "/healthz"));
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, limited[0]);
+        Assert.Contains(System.Net.HttpStatusCode.TooManyRequests, limited);
+        Assert.True(limited.Count(s => s == System.Net.HttpStatusCode.OK) <= 4, string.Join(", ", limited));
+        Assert.NotEmpty(retryAfter);
+        Assert.All(retryAfter, r => Assert.True(int.Parse(r, System.Globalization.CultureInfo.InvariantCulture) >= 1));
+        Assert.Equal(System.Net.HttpStatusCode.OK, othersFirst);
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, guesses[0]);
+        Assert.Contains(System.Net.HttpStatusCode.TooManyRequests, guesses);
+        Assert.Equal(System.Net.HttpStatusCode.OK, health.StatusCode);
+    }
+
     private static int ClosedPort()
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);

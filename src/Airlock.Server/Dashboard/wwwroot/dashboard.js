@@ -599,19 +599,19 @@
     return Math.max(0, Math.round((Date.parse(view.expiresAt) - Date.now()) / 1000));
   }
 
-  function renderApprovals() {
-    const all = [...state.approvals.values()];
-    const pending = all.filter((v) => v.state === 'pending').sort((a, b) => Date.parse(a.requestedAt) - Date.parse(b.requestedAt));
-    const decided = all.filter((v) => v.state !== 'pending').sort((a, b) => Date.parse(b.decidedAt || b.expiresAt) - Date.parse(a.decidedAt || a.expiresAt)).slice(0, 10);
-    const list = document.createDocumentFragment();
-    for (const view of pending) {
+  // Items are kept per approval and state, updated in place (the countdown ticks every second), never rebuilt.
+  const approvalItems = new Map();
+
+  function pendingItem(view) {
+    let entry = approvalItems.get(view.id + ':pending');
+    if (!entry) {
       const item = el('li', 'approval pending');
       item.dataset.id = view.id;
       item.dataset.session = view.session;
       item.dataset.host = view.host;
       const what = el('div', 'what');
       what.append(el('strong', 'destination', `${view.host}:${view.port}`), el('span', 'muted', ` from ${view.session}`));
-      const why = el('div', 'muted', (view.rule ? `rule ${view.rule}, ` : '') + `asked ${time(view.requestedAt)}, ${secondsLeft(view)} s left`);
+      const why = el('div', 'muted');
       const scope = el('select', 'scope');
       scope.setAttribute('aria-label', 'Scope');
       scope.append(new Option('once', 'once'), new Option('for the session', 'session'));
@@ -624,22 +624,47 @@
       const actions = el('div', 'actions');
       actions.append(scope, approve, deny);
       item.append(what, why, actions, message);
-      list.append(item);
+      entry = { item, why };
+      approvalItems.set(view.id + ':pending', entry);
     }
 
-    $('approvals').replaceChildren(list);
-    if (!pending.length && !$('approvals-status').textContent) $('approvals').append(el('li', 'muted empty', 'Nothing is waiting.'));
-    const done = document.createDocumentFragment();
-    for (const view of decided) {
+    const why = (view.rule ? `rule ${view.rule}, ` : '') + `asked ${time(view.requestedAt)}, ${secondsLeft(view)} s left`;
+    if (entry.why.textContent !== why) entry.why.textContent = why;
+    return entry.item;
+  }
+
+  function decidedItem(view) {
+    const key = view.id + ':' + view.state;
+    let entry = approvalItems.get(key);
+    if (!entry) {
       const item = el('li', 'approval state-' + view.state);
       item.dataset.id = view.id;
       item.append(
         el('span', 'badge state-' + view.state, view.state),
         el('span', null, ` ${view.host}:${view.port} from ${view.session}` + (view.scope ? ` (${view.scope})` : '') + (view.decidedBy ? ` by ${view.decidedBy}` : '')));
-      done.append(item);
+      entry = { item };
+      approvalItems.set(key, entry);
     }
 
-    $('approvals-decided').replaceChildren(done);
+    return entry.item;
+  }
+
+  function replaceIfChanged(parent, nodes) {
+    if (nodes.length !== parent.children.length || nodes.some((node, i) => parent.children[i] !== node)) parent.replaceChildren(...nodes);
+  }
+
+  let nothingWaiting = null;
+
+  function renderApprovals() {
+    const all = [...state.approvals.values()];
+    const pending = all.filter((v) => v.state === 'pending').sort((a, b) => Date.parse(a.requestedAt) - Date.parse(b.requestedAt));
+    const decided = all.filter((v) => v.state !== 'pending').sort((a, b) => Date.parse(b.decidedAt || b.expiresAt) - Date.parse(a.decidedAt || a.expiresAt)).slice(0, 10);
+    const items = pending.map(pendingItem);
+    if (!items.length && !$('approvals-status').textContent) items.push(nothingWaiting ??= el('li', 'muted empty', 'Nothing is waiting.'));
+    replaceIfChanged($('approvals'), items);
+    replaceIfChanged($('approvals-decided'), decided.map(decidedItem));
+    const shown = new Set([...pending.map((v) => v.id + ':pending'), ...decided.map((v) => v.id + ':' + v.state)]);
+    for (const key of approvalItems.keys()) if (!shown.has(key)) approvalItems.delete(key);
   }
 
   async function decide(view, decision, scope, message, buttons) {
