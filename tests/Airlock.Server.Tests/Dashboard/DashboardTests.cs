@@ -179,8 +179,8 @@ public sealed partial class DashboardTests : DashboardTestBase
         var marker = Chromium.WaitFor(d => d.FindElement(By.CssSelector("#policy-gutter .line.error[data-line='3']")), "an error marker at line 3");
         var problem = Chromium.WaitFor(d => d.FindElement(By.CssSelector("#policy-problems li.problem.error[data-line='3']")), "the problem in the list");
         Assert.StartsWith("3:5 error: unknown key 'alow'", problem.Text, StringComparison.Ordinal);
-        Assert.Contains("allow", problem.Text, StringComparison.Ordinal);
-        Assert.Contains("unknown key 'alow'", marker.GetDomProperty("title"), StringComparison.Ordinal);
+        Assert.Contains("did you mean 'allow'?", problem.Text, StringComparison.Ordinal);
+        Assert.StartsWith("3:5: unknown key 'alow'", marker.GetDomProperty("title"), StringComparison.Ordinal);
         Assert.Empty(Page.FindElements(By.CssSelector("#policy-gutter .line.error:not([data-line='3'])")));
         Assert.Matches("^[0-9]+ errors?$", Page.FindElement(By.Id("policy-status")).Text);
 

@@ -721,7 +721,7 @@
       const here = byLine.get(line);
       if (here) {
         mark.classList.add(here.some((p) => p.severity === 'error') ? 'error' : 'warning');
-        mark.title = here.map((p) => `${p.column}: ${p.message}`).join('\n');
+        mark.title = here.map((p) => `${p.line}:${p.column}: ${p.message}` + (p.suggestion ? `; ${p.suggestion}` : '')).join('\n');
       }
 
       gutter.append(mark);
@@ -742,7 +742,7 @@
       at.title = 'Go to the line';
       at.addEventListener('click', () => goToLine(problem.line, problem.column));
       item.append(at, el('span', 'severity', ` ${problem.severity}: `), el('span', 'message', problem.message));
-      if (problem.suggestion) item.append(el('span', 'suggestion', ` (did you mean ${problem.suggestion}?)`));
+      if (problem.suggestion) item.append(el('span', 'suggestion', `; ${problem.suggestion}`));
       list.append(item);
     }
 
