@@ -397,6 +397,8 @@
     scheduleRender();
   }
 
+  let lastUnknownRefresh = 0;
+
   function addEvent(egress) {
     if (!egress || typeof egress.id !== 'string') return;
     if (!state.counted.has(egress.id) && DECISIONS.includes(egress.decision) && egress.type !== 'close') {
@@ -416,7 +418,11 @@
       }
     }
 
-    if (egress.session && !state.sandboxes.some((s) => s.id === egress.session)) refreshSandboxes();
+    // A sandbox the list does not have yet: list again, at most once a second however many events it sends.
+    if (egress.session && !state.sandboxes.some((s) => s.id === egress.session) && Date.now() - lastUnknownRefresh > 1000) {
+      lastUnknownRefresh = Date.now();
+      refreshSandboxes();
+    }
     scheduleRender();
   }
 
