@@ -169,6 +169,32 @@ public sealed partial class DashboardTests : DashboardTestBase
     }
 
     [Fact]
+    public async Task A_sessions_token_sees_its_own_sandboxes_and_their_events_only()
+    {
+        var others = await CreateSandboxAsync(Policy());
+        var token = (await Host.Store.CreateTokenAsync(Airlock.Server.Auth.TokenScope.Sessions, null, "agent", CancellationToken.None)).Token;
+        using var agent = new HttpClient { BaseAddress = Host.ApiAddress, Timeout = TimeSpan.FromSeconds(60) };
+        agent.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        var own = await SandboxCurl.CreateAsync(agent, Policy());
+
+        SignIn(token);
+        Chromium.WaitFor(d => d.FindElement(By.CssSelector($"#sandboxes tr.sandbox[data-id='{own}']")), "its own sandbox");
+        Assert.Empty(Page.FindElements(By.CssSelector($"#sandboxes tr.sandbox[data-id='{others}']")));
+        var refusal = Chromium.WaitFor(d => d.FindElement(By.Id("feed-status")) is { Text.Length: > 0 } e && d.FindElement(By.Id("status")).Text == "refused" ? e.Text : null, "the overall feed refused");
+        Assert.Contains("a session token reads the events of one of its sandboxes", refusal, StringComparison.Ordinal);
+
+        Page.FindElement(By.CssSelector($"#sandboxes tr.sandbox[data-id='{own}'] button.link")).Click();
+        Chromium.WaitUntil(d => d.FindElement(By.Id("status")).Text == "live", "its sandbox's live feed");
+
+        // The other sandbox's denial is stored first: had the page been sent it, it would show before this one's.
+        Assert.StartsWith("403", (await ExecAsync(others, Curl($"http://{BlockedHost}/"))).Stdout, StringComparison.Ordinal);
+        await StoredAsync(others);
+        Assert.StartsWith("403", await SandboxCurl.GetAsync(agent, own, $"http://{BlockedHost}/"), StringComparison.Ordinal);
+        Chromium.WaitFor(d => d.FindElement(By.CssSelector($"#feed tr.event[data-decision='deny'][data-session='{own}']")), "its own denial");
+        Assert.Empty(Page.FindElements(By.CssSelector($"#feed tr.event[data-session='{others}']")));
+    }
+
+    [Fact]
     public void The_policy_editor_marks_a_broken_policy_at_its_line_and_saves_a_good_one()
     {
         SignInAndWaitLive();
@@ -195,6 +221,21 @@ public sealed partial class DashboardTests : DashboardTestBase
         Page.FindElement(By.Id("policy-save")).Click();
         Chromium.WaitUntil(d => d.FindElement(By.Id("policy-status")).Text == "saved team-policy version 1", "the saved policy");
         Chromium.WaitUntil(d => d.FindElements(By.CssSelector("#policy-list option[value='team-policy']")).Count == 1, "the policy in the list");
+    }
+
+    /// <summary>Waits until the store holds a denial of <paramref name="session"/>.</summary>
+    private async Task StoredAsync(string session)
+    {
+        for (var deadline = DateTime.UtcNow + HeadlessChromium.Patience; DateTime.UtcNow < deadline; await Task.Delay(50))
+        {
+            var page = await JsonAsync(await Admin.GetAsync(new Uri($"/v1/events?session={session}&decision=deny", UriKind.Relative)));
+            if (page.GetProperty("items").GetArrayLength() > 0)
+            {
+                return;
+            }
+        }
+
+        throw new Xunit.Sdk.XunitException($"no denial of {session} was stored");
     }
 
     private void Choose(string select, string value) =>
