@@ -33,7 +33,7 @@ internal sealed class DemoOrigin : IAsyncDisposable
     {
         var ca = SessionCertificateAuthority.Create("demo-origins", TimeSpan.FromHours(1));
         var leaves = new LeafCertificateCache(ca);
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        var builder = WebApplication.CreateSlimBuilder(Airlock.Proxy.Hosting.HostingDefaults.Options());
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

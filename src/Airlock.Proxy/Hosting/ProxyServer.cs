@@ -90,7 +90,7 @@ public sealed class ProxyServer : IAsyncDisposable
         var transparent = new TransparentFrontDoor(steps, badRequests);
         var upstream = UpstreamClient.Create(options.UpstreamRoots, limits.ConnectTimeout);
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        var builder = WebApplication.CreateSlimBuilder(HostingDefaults.Options());
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(badRequests);
         builder.Logging.AddFilter("Microsoft.AspNetCore.Server.Kestrel.BadRequests", LogLevel.Debug);

@@ -106,7 +106,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
             throw new ArgumentException("listen and control listen must be IP:PORT", nameof(config));
         }
 
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = WebApplication.CreateSlimBuilder(Airlock.Proxy.Hosting.HostingDefaults.Options());
         builder.Logging.ClearProviders();
         if (options.Logging is { } logging)
         {

@@ -61,6 +61,12 @@ public sealed partial class SandboxJanitor(IServerStore store, ISandboxDriver dr
             running.TryGetValue(record.Id, out var live);
             if (record.State == StoredState.Deleting)
             {
+                if (record.UpdatedAt >= Max(_startedAt, now - TimeSpan.FromMinutes(2)))
+                {
+                    owned.Add(record.Id); // this process is deleting it right now; one stuck for minutes is finished here
+                    continue;
+                }
+
                 await RemoveAsync(record.Id, live, StoredState.Deleted, record.StateReason, cancellationToken).ConfigureAwait(false);
                 finished++;
                 continue;

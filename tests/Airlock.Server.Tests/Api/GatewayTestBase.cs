@@ -35,7 +35,7 @@ public abstract class GatewayTestBase : IAsyncLifetime, IDisposable
     {
         Root = Directory.CreateDirectory(Path.Combine("/var/tmp", "al-api-" + Guid.NewGuid().ToString("N")[..8]));
         Host = await GatewayHost.StartAsync(
-            new ServerConfig { Listen = "127.0.0.1:0", ControlListen = "127.0.0.1:0", Store = $"sqlite:{Root.FullName}/airlock.db" },
+            new ServerConfig { Listen = "127.0.0.1:0", ControlListen = "127.0.0.1:0", Store = await StoreUrlAsync() },
             new GatewayHostOptions
             {
                 LocalDriver = new LocalDriverOptions { StateDirectory = Path.Combine(Root.FullName, "s"), AirlockCommand = ["dotnet", Path.Combine(AppContext.BaseDirectory, "airlock.dll")] },
@@ -47,7 +47,7 @@ public abstract class GatewayTestBase : IAsyncLifetime, IDisposable
         Anonymous = new HttpClient { BaseAddress = Host.ApiAddress, Timeout = TimeSpan.FromSeconds(60) };
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         foreach (var sandbox in await Host.Driver.ListAsync(CancellationToken.None))
         {
@@ -57,6 +57,9 @@ public abstract class GatewayTestBase : IAsyncLifetime, IDisposable
         await Host.DisposeAsync();
         Root.Delete(recursive: true);
     }
+
+    /// <summary>The store the gateway runs on: a fresh SQLite file under <see cref="Root"/> unless a test class says otherwise.</summary>
+    protected virtual Task<string> StoreUrlAsync() => Task.FromResult($"sqlite:{Root.FullName}/airlock.db");
 
     public void Dispose()
     {
