@@ -32,7 +32,7 @@ public abstract class DashboardTestBase : GatewayTestBase, IAsyncLifetime
         Origin = await LoopbackOrigin.StartAsync();
     }
 
-    public new async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         _chromium?.Dispose();
         await Origin.DisposeAsync();
