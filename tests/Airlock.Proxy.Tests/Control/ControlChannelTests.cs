@@ -201,10 +201,10 @@ public sealed class ControlChannelTests : IDisposable
         await first.SendAsync("{\"type\":\"events.ack\",\"events\":120}");
         await Task.Delay(200);
         first.Abort();
-        Assert.True(await ControlTestKit.EventuallyAsync(() => !channel.IsConnected));
-        channel.SendEvent(ControlTestKit.Event(200));
 
+        // The proxy reconnects at once (a poll of IsConnected could miss the gap); the next event follows the resends.
         (PlaneConnection second, _) = await plane.AcceptHelloAsync();
+        channel.SendEvent(ControlTestKit.Event(200));
         List<int> resent = await second.ReadEventsAsync(81);
 
         Assert.Equal(Enumerable.Range(0, 200), firstRead);
@@ -225,10 +225,8 @@ public sealed class ControlChannelTests : IDisposable
 
         List<int> firstRead = await first.ReadEventsAsync(50);
         first.Abort();
-        Assert.True(await ControlTestKit.EventuallyAsync(() => !channel.IsConnected));
-        channel.SendEvent(ControlTestKit.Event(50));
-
         (PlaneConnection second, _) = await plane.AcceptHelloAsync();
+        channel.SendEvent(ControlTestKit.Event(50));
         List<int> next = await second.ReadEventsAsync(1);
 
         Assert.Equal(Enumerable.Range(0, 50), firstRead);
@@ -252,8 +250,6 @@ public sealed class ControlChannelTests : IDisposable
         List<int> replayed = await first.ReadEventsAsync(30);
         await Task.Delay(200);
         first.Abort();
-        Assert.True(await ControlTestKit.EventuallyAsync(() => !channel.IsConnected));
-
         (PlaneConnection second, _) = await plane.AcceptHelloAsync();
         List<int> again = await second.ReadEventsAsync(20);
 
